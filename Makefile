@@ -1,0 +1,83 @@
+# bedrock_fdw: Amazon Bedrock from SQL.  Built with PGXS.
+#
+#   make            build the extension
+#   make install    install it into the PostgreSQL found by pg_config
+#   make demo       install what is missing, build, and show it working
+#                   against the local AWS emulator (no AWS account needed)
+#   make test       install what is missing, build, and run every suite
+#   make bench      benchmarks (not part of make test)
+
+EXTENSION  = bedrock_fdw
+EXTVERSION = 0.1.0
+
+MODULE_big = bedrock_fdw
+OBJS = \
+	src/bedrock_fdw.o \
+	src/guc.o \
+	src/sigv4.o \
+	src/sign_request.o \
+	src/credentials.o \
+	src/http.o \
+	src/aws_error.o \
+	src/retry.o \
+	src/chat_options.o \
+	src/converse.o \
+	src/chat.o \
+	src/json_util.o \
+	src/runtime.o
+
+DATA = $(wildcard sql/bedrock_fdw--*.sql)
+
+PG_CPPFLAGS = -Isrc $(shell curl-config --cflags 2>/dev/null)
+# Our own code is warning-free; -Wunused-parameter and
+# -Wmissing-field-initializers are off as in PostgreSQL's own build
+# (fmgr and callback signatures, designated initialisers); -Wclobbered
+# fires inside PG_TRY itself on every release.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare -Wno-clobbered
+SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
+
+# pg_regress runs on a throw-away instance with the library preloaded and
+# the endpoint GUCs pointing at the emulator; test/run-suites writes that
+# configuration (it holds the emulator's port) and passes it here.
+REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
+	chat_cancel secrets bad_input
+BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
+REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) \
+	--temp-instance=./tmp_check --inputdir=. --outputdir=.
+NO_INSTALLCHECK_TEMP = 1
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+# PostgreSQL is not installed yet: only the bootstrap targets work.
+all install installcheck:
+	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
+endif
+
+.PHONY: deps test demo bench check-suites
+
+# Install the compiler, PostgreSQL, headers, libraries and Node.js we need
+# (Debian 12; as root or through sudo).  Does nothing when all are present.
+deps:
+	@test/bootstrap/install-deps
+
+test: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/run-suites
+
+demo: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/demo/run-demo
+
+bench: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/bench/run-bench

@@ -1,0 +1,37 @@
+/* sql/bedrock_fdw--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION bedrock_fdw" to load this file. \quit
+
+-- Functions that call Bedrock spend the server's AWS identity: they are
+-- VOLATILE (every call is a new, billed model invocation), PARALLEL
+-- RESTRICTED (they run in the leader only), and not executable by PUBLIC.
+-- A DBA grants them to the roles that may use Bedrock.
+
+CREATE FUNCTION bedrock_chat(model text, prompt text, system text DEFAULT NULL,
+                             options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_chat'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_chat(text, text, text, jsonb) IS
+'Send prompt (and an optional system prompt) to a Bedrock model through the Converse API; returns text, stop_reason, usage, latency_ms, model, request_id and attempts as jsonb';
+
+REVOKE ALL ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM PUBLIC;
+
+-- Signing with credentials the caller supplies spends nobody else's
+-- identity, so everyone may use it.
+CREATE FUNCTION bedrock_sign_request(method text, url text, headers jsonb, body bytea,
+                                     region text, service text,
+                                     access_key_id text, secret_access_key text,
+                                     session_token text DEFAULT NULL,
+                                     signing_time timestamptz DEFAULT now(),
+                                     normalize_path boolean DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_sign_request'
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_sign_request(text, text, jsonb, bytea, text, text, text, text, text, timestamptz, boolean) IS
+'AWS Signature Version 4 for any AWS request with explicit credentials: the headers to add, plus the canonical request and string to sign';

@@ -1,0 +1,59 @@
+/*-------------------------------------------------------------------------
+ *
+ * bedrock_fdw.h
+ *	  Declarations shared by the C files of bedrock_fdw, grouped by the
+ *	  file that defines them.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/bedrock_fdw.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BEDROCK_FDW_H
+#define BEDROCK_FDW_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#include "compat.h"
+
+#define BEDROCK_VERSION "0.1.0"
+
+/* in guc.c */
+extern char *bedrock_region;
+extern char *bedrock_endpoint;
+extern char *bedrock_access_key_id;
+extern char *bedrock_secret_access_key;
+extern char *bedrock_session_token;
+extern char *bedrock_ca_file;
+extern int	bedrock_timeout_ms;
+extern int	bedrock_connect_timeout_ms;
+extern int	bedrock_max_response_bytes;
+extern int	bedrock_max_attempts;
+extern void bedrock_define_gucs(void);
+extern char *bedrock_runtime_base_url(void);
+
+/* in json_util.c */
+extern Jsonb *json_parse_utf8(const char *s, size_t len);
+extern Jsonb *json_text_to_jsonb(const char *json_text);
+extern JsonbValue *json_get_key(JsonbContainer *container, const char *key,
+								JsonbValue *result);
+extern JsonbContainer *json_get_object(JsonbContainer *container,
+									   const char *key);
+extern JsonbContainer *json_get_array(JsonbContainer *container,
+									  const char *key);
+extern char *json_get_string(JsonbContainer *container, const char *key);
+extern bool json_get_int64(JsonbContainer *container, const char *key,
+						   int64 *result);
+extern bool json_get_double(JsonbContainer *container, const char *key,
+							double *result);
+extern void json_append_string(StringInfo buf, const char *utf8_or_server);
+extern void json_append_jsonb(StringInfo buf, JsonbContainer *container);
+extern char *server_to_utf8(const char *s, int len);
+extern char *utf8_to_server(const char *s, int len);
+
+#endif							/* BEDROCK_FDW_H */

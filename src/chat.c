@@ -1,0 +1,170 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat.c
+ *	  bedrock_chat(model, prompt, system, options): one Converse call,
+ *	  returned as jsonb.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/chat.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "bedrock_fdw.h"
+#include "chat_options.h"
+#include "converse.h"
+#include "runtime.h"
+
+PG_FUNCTION_INFO_V1(bedrock_chat);
+
+/*
+ * append_call_facts
+ *		The members every successful result carries: model, request id,
+ *		attempts, client latency.
+ */
+static void
+append_call_facts(StringInfo out, const BedrockCall *call)
+{
+	const char *rid = http_response_header(&call->response, "x-amzn-RequestId");
+
+	appendStringInfoString(out, ", \"model\": ");
+	json_append_string(out, call->model);
+	appendStringInfoString(out, ", \"request_id\": ");
+	if (rid)
+		json_append_string(out, rid);
+	else
+		appendStringInfoString(out, "null");
+	appendStringInfo(out, ", \"attempts\": %d, \"latency_ms\": %.0f",
+					 call->attempts, call->latency_ms);
+}
+
+/*
+ * failure_result
+ *		What a failed call returns under on_error: raises for "raise",
+ *		NULL for "null", the error object for "json".
+ */
+static Jsonb *
+failure_result(const BedrockCall *call, OnErrorMode on_error)
+{
+	StringInfoData out;
+
+	if (on_error == ON_ERROR_RAISE)
+		aws_error_raise(&call->error, call->operation, call->model, call->attempts);
+	if (on_error == ON_ERROR_NULL)
+		return NULL;
+
+	initStringInfo(&out);
+	appendStringInfoString(&out, "{\"error\": ");
+	aws_error_append_json(&out, &call->error);
+	appendStringInfoString(&out, ", \"model\": ");
+	json_append_string(&out, call->model);
+	appendStringInfo(&out, ", \"attempts\": %d, \"latency_ms\": %.0f}",
+					 call->attempts, call->latency_ms);
+	return json_text_to_jsonb(out.data);
+}
+
+/*
+ * chat_result
+ *		Turn a successful Converse response into our result object, or into
+ *		a failure when the body is not a Converse response.
+ */
+static Jsonb *
+chat_result(BedrockCall *call, const ChatOptions *opts)
+{
+	Jsonb	   *response = json_parse_utf8(call->response.body, call->response.body_len);
+	StringInfoData members;
+
+	/* every member is appended as ", \"key\": value" */
+	initStringInfo(&members);
+	if (response == NULL || !converse_append_result(&members, response))
+	{
+		call->ok = false;
+		aws_error_malformed(&call->response,
+							response == NULL ? "the response is not valid JSON"
+							: "the response has no output message",
+							&call->error);
+		return failure_result(call, opts->on_error);
+	}
+	append_call_facts(&members, call);
+	if (opts->raw)
+	{
+		appendStringInfoString(&members, ", \"response\": ");
+		json_append_jsonb(&members, &response->root);
+	}
+	return json_text_to_jsonb(psprintf("{%s}", members.data + 2));
+}
+
+/*
+ * bedrock_chat
+ *		SQL: bedrock_chat(model text, prompt text, system text DEFAULT NULL,
+ *		options jsonb DEFAULT NULL) RETURNS jsonb.
+ *
+ * NULL model or prompt: NULL, without calling Bedrock.  Work happens in a
+ * private memory context so that a call over millions of rows keeps no
+ * response bodies around; only the result is copied out.
+ */
+Datum
+bedrock_chat(PG_FUNCTION_ARGS)
+{
+	MemoryContext callcxt;
+	MemoryContext oldcxt;
+	ChatOptions opts;
+	BedrockCall call = {0};
+	char	   *model;
+	char	   *prompt;
+	char	   *system = NULL;
+	Jsonb	   *result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+
+	callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_chat",
+									ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(callcxt);
+
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	prompt = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(2))
+		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+					   "bedrock_chat", &opts);
+
+	bedrock_validate_model_id(model);
+	if (prompt[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prompt must not be empty"),
+				 errhint("Pass NULL to skip a row without calling Bedrock.")));
+	if (system != NULL && system[0] == '\0')
+		system = NULL;
+
+	call.operation = "Converse";
+	call.path_suffix = "converse";
+	call.model = model;
+	call.body = converse_build_body(prompt, system, &opts, &call.body_len);
+	call.timeout_ms = opts.timeout_ms;
+	call.max_attempts = opts.max_attempts;
+
+	bedrock_runtime_call(&call);
+	if (call.ok)
+		result = chat_result(&call, &opts);
+	else
+		result = failure_result(&call, opts.on_error);
+
+	MemoryContextSwitchTo(oldcxt);
+	if (result != NULL)
+		result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
+	MemoryContextDelete(callcxt);
+
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat_options.h
+ *	  The options jsonb of bedrock_chat, parsed and checked.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/chat_options.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BEDROCK_CHAT_OPTIONS_H
+#define BEDROCK_CHAT_OPTIONS_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef enum OnErrorMode
+{
+	ON_ERROR_RAISE,				/* raise an ERROR (the default) */
+	ON_ERROR_NULL,				/* return NULL */
+	ON_ERROR_JSON				/* return {"error": {...}} */
+} OnErrorMode;
+
+typedef struct ChatOptions
+{
+	int			max_tokens;		/* 0: model default */
+	bool		has_temperature;
+	double		temperature;
+	bool		has_top_p;
+	double		top_p;
+	List	   *stop_sequences; /* of char *, server encoding */
+	long		timeout_ms;		/* per attempt */
+	int			max_attempts;
+	OnErrorMode on_error;
+	bool		raw;			/* add the whole response as "response" */
+	JsonbContainer *additional_model_request_fields;	/* object, or NULL */
+} ChatOptions;
+
+/* in chat_options.c */
+extern void chat_options_parse(Jsonb *options, const char *funcname,
+							   ChatOptions *opts);
+
+#endif							/* BEDROCK_CHAT_OPTIONS_H */

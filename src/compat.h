@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Every difference between the PostgreSQL major versions we build
+ *	  against (15 to 18) is bridged here, and only here.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BEDROCK_COMPAT_H
+#define BEDROCK_COMPAT_H
+
+#include "postgres.h"
+
+#include "storage/latch.h"
+#include "utils/resowner.h"
+
+#if PG_VERSION_NUM < 150000
+#error "bedrock_fdw requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * CreateWaitEventSet() took a MemoryContext up to PG16 and takes a
+ * ResourceOwner from PG17 on.  We always want the set freed explicitly by
+ * the caller, so pass the current context (PG15/16) or no owner (PG17+).
+ */
+#if PG_VERSION_NUM >= 170000
+#define BedrockCreateWaitEventSet(nevents) CreateWaitEventSet(NULL, (nevents))
+#else
+#define BedrockCreateWaitEventSet(nevents) \
+	CreateWaitEventSet(CurrentMemoryContext, (nevents))
+#endif
+
+/*
+ * Custom wait events: PG17 lets an extension name its own, older releases
+ * only have the generic PG_WAIT_EXTENSION.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+#define BEDROCK_HAVE_NAMED_WAIT_EVENTS 1
+#endif
+
+/*
+ * makeJsonLexContextCstringLen() gained a caller-supplied context argument
+ * in PG17, and from then on the context must be freed.
+ */
+#include "common/jsonapi.h"
+#if PG_VERSION_NUM >= 170000
+#define BedrockMakeJsonLexContext(json, len, need_escapes) \
+	makeJsonLexContextCstringLen(NULL, (json), (len), PG_UTF8, (need_escapes))
+#define BedrockFreeJsonLexContext(lex) freeJsonLexContext(lex)
+#else
+#define BedrockMakeJsonLexContext(json, len, need_escapes) \
+	makeJsonLexContextCstringLen((char *) (json), (len), PG_UTF8, (need_escapes))
+#define BedrockFreeJsonLexContext(lex) ((void) (lex))
+#endif
+
+/* PG18 carries name and version in the module magic block. */
+#if PG_VERSION_NUM >= 180000
+#define BEDROCK_MODULE_MAGIC() PG_MODULE_MAGIC_EXT(.name = "bedrock_fdw", .version = "0.1.0")
+#else
+#define BEDROCK_MODULE_MAGIC() PG_MODULE_MAGIC
+#endif
+
+/*
+ * A check hook that rewrites a string setting must allocate the new value
+ * the way guc.c frees it: plain malloc up to PG15, guc_malloc from PG16.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "utils/guc.h"
+#define BedrockGucMalloc(size) guc_malloc(LOG, (size))
+#define BedrockGucFree(ptr) guc_free(ptr)
+#else
+#define BedrockGucMalloc(size) malloc(size)
+#define BedrockGucFree(ptr) free(ptr)
+#endif
+
+#endif							/* BEDROCK_COMPAT_H */

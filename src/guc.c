@@ -1,0 +1,315 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  The bedrock.* settings: where Bedrock is, which credentials sign the
+ *	  requests, and the timeouts and limits of every call.
+ *
+ * Settings that redirect traffic or hold credentials are PGC_SUSET.  The
+ * three credential settings are also GUC_SUPERUSER_ONLY and masked by a
+ * show hook, so that neither SHOW, current_setting() nor pg_settings
+ * reveals them to anyone but a superuser (not even to members of
+ * pg_read_all_settings).
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/guc.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "bedrock_fdw.h"
+
+char	   *bedrock_region = NULL;
+char	   *bedrock_endpoint = NULL;
+char	   *bedrock_access_key_id = NULL;
+char	   *bedrock_secret_access_key = NULL;
+char	   *bedrock_session_token = NULL;
+char	   *bedrock_ca_file = NULL;
+int			bedrock_timeout_ms = 120000;
+int			bedrock_connect_timeout_ms = 10000;
+int			bedrock_max_response_bytes = 32 * 1024 * 1024;
+int			bedrock_max_attempts = 3;
+
+#define MASKED_SECRET "********"
+
+/*
+ * default_region
+ *		The region the AWS SDKs would pick from the server's environment:
+ *		AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.
+ */
+static const char *
+default_region(void)
+{
+	const char *r = getenv("AWS_REGION");
+
+	if (r == NULL || r[0] == '\0')
+		r = getenv("AWS_DEFAULT_REGION");
+	if (r == NULL || r[0] == '\0')
+		r = "us-east-1";
+	return r;
+}
+
+/*
+ * check_region
+ *		A region becomes part of a host name and of the signing scope, so it
+ *		may hold only lower-case letters, digits and hyphens.
+ */
+static bool
+check_region(char **newval, void **extra, GucSource source)
+{
+	const char *p;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("The region must not be empty.");
+		return false;
+	}
+	for (p = *newval; *p; p++)
+	{
+		if (!(islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '-'))
+		{
+			GUC_check_errdetail("A region consists of lower-case letters, digits and hyphens, such as \"us-east-1\".");
+			return false;
+		}
+	}
+	if (strlen(*newval) > 64)
+	{
+		GUC_check_errdetail("The region is longer than 64 characters.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * check_endpoint
+ *		Empty, or an http:// or https:// base URL with a host and nothing
+ *		after the path; a trailing slash is removed.
+ */
+static bool
+check_endpoint(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	const char *host;
+	const char *p;
+	size_t		len;
+
+	if (v == NULL || v[0] == '\0')
+		return true;
+
+	if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else
+	{
+		GUC_check_errdetail("The endpoint must start with \"http://\" or \"https://\".");
+		return false;
+	}
+	if (*host == '\0' || *host == '/')
+	{
+		GUC_check_errdetail("The endpoint has no host.");
+		return false;
+	}
+	for (p = v; *p; p++)
+	{
+		if ((unsigned char) *p <= ' ' || *p == 0x7f || *p == '?' || *p == '#' || *p == '@')
+		{
+			GUC_check_errdetail("The endpoint must be a plain base URL without spaces, control characters, user information, query or fragment.");
+			return false;
+		}
+	}
+
+	len = strlen(v);
+	if (v[len - 1] == '/')
+	{
+		char	   *trimmed = BedrockGucMalloc(len);
+
+		if (trimmed == NULL)
+			return false;
+		memcpy(trimmed, v, len - 1);
+		trimmed[len - 1] = '\0';
+		BedrockGucFree(*newval);
+		*newval = trimmed;
+	}
+	return true;
+}
+
+/*
+ * check_credential
+ *		Credentials travel in HTTP headers: no control characters.  The
+ *		value is never echoed back in the error.
+ */
+static bool
+check_credential(char **newval, void **extra, GucSource source)
+{
+	const char *p;
+
+	if (*newval == NULL)
+		return true;
+	for (p = *newval; *p; p++)
+	{
+		if ((unsigned char) *p < ' ' || *p == 0x7f)
+		{
+			GUC_check_errdetail("The value contains a control character.");
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * show_secret
+ *		Superusers see the value; everyone else sees a mask (or the empty
+ *		string when nothing is set, so that "is it configured?" stays
+ *		answerable).
+ */
+static const char *
+show_secret_value(const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return "";
+	if (superuser())
+		return value;
+	return MASKED_SECRET;
+}
+
+static const char *
+show_access_key_id(void)
+{
+	return show_secret_value(bedrock_access_key_id);
+}
+
+static const char *
+show_secret_access_key(void)
+{
+	return show_secret_value(bedrock_secret_access_key);
+}
+
+static const char *
+show_session_token(void)
+{
+	return show_secret_value(bedrock_session_token);
+}
+
+/*
+ * bedrock_define_gucs
+ *		Define every bedrock.* setting and reserve the prefix.  Called once
+ *		from _PG_init.
+ */
+void
+bedrock_define_gucs(void)
+{
+	const int	secret_flags = GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE;
+
+	DefineCustomStringVariable("bedrock.region",
+							   "AWS region of the Bedrock endpoint and of the signing scope.",
+							   "Defaults to the server's AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.",
+							   &bedrock_region,
+							   default_region(),
+							   PGC_SUSET,
+							   0,
+							   check_region, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.endpoint",
+							   "Base URL of Bedrock Runtime, such as http://127.0.0.1:4566.",
+							   "Empty means https://bedrock-runtime.<region>.amazonaws.com.",
+							   &bedrock_endpoint,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_endpoint, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.access_key_id",
+							   "AWS access key id used to sign requests.",
+							   "Empty means the server's AWS_ACCESS_KEY_ID environment variable.",
+							   &bedrock_access_key_id,
+							   "",
+							   PGC_SUSET,
+							   secret_flags,
+							   check_credential, NULL, show_access_key_id);
+
+	DefineCustomStringVariable("bedrock.secret_access_key",
+							   "AWS secret access key used to sign requests.",
+							   "Empty means the server's AWS_SECRET_ACCESS_KEY environment variable.",
+							   &bedrock_secret_access_key,
+							   "",
+							   PGC_SUSET,
+							   secret_flags,
+							   check_credential, NULL, show_secret_access_key);
+
+	DefineCustomStringVariable("bedrock.session_token",
+							   "AWS session token of temporary credentials.",
+							   NULL,
+							   &bedrock_session_token,
+							   "",
+							   PGC_SUSET,
+							   secret_flags,
+							   check_credential, NULL, show_session_token);
+
+	DefineCustomStringVariable("bedrock.ca_file",
+							   "File of CA certificates that verify the endpoint's TLS certificate.",
+							   "Empty means the system's CA store.",
+							   &bedrock_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.timeout_ms",
+							"Time limit of one attempt of a Bedrock request.",
+							"Overridden per call by the timeout_ms option.",
+							&bedrock_timeout_ms,
+							120000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.connect_timeout_ms",
+							"Time limit of establishing a connection to Bedrock.",
+							NULL,
+							&bedrock_connect_timeout_ms,
+							10000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.max_response_bytes",
+							"Largest Bedrock response body accepted.",
+							NULL,
+							&bedrock_max_response_bytes,
+							32 * 1024 * 1024, 1024, 1024 * 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.max_attempts",
+							"Attempts per call, the first included, for throttling and transient errors.",
+							NULL,
+							&bedrock_max_attempts,
+							3, 1, 10,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("bedrock");
+}
+
+/*
+ * bedrock_runtime_base_url
+ *		The Bedrock Runtime base URL without a trailing slash, palloc'd.
+ */
+char *
+bedrock_runtime_base_url(void)
+{
+	if (bedrock_endpoint != NULL && bedrock_endpoint[0] != '\0')
+		return pstrdup(bedrock_endpoint);
+	return psprintf("https://bedrock-runtime.%s.amazonaws.com", bedrock_region);
+}

@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ *
+ * retry.c
+ *	  AWS "standard" retry mode, as the SDKs implement it.
+ *
+ * Retried: throttling (ThrottlingException and the SDKs' throttling codes,
+ * any 429), transient failures (500/502/503/504, InternalServerException,
+ * ServiceUnavailableException, ModelNotReadyException, connection failures
+ * and timeouts) and, once, a signature rejected for clock skew.  Never
+ * retried: ModelTimeoutException, ModelErrorException, validation, access
+ * and quota errors.
+ *
+ * Backoff is "full jitter": random[0,1) * min(base * 2^(attempt-1), 20 s),
+ * base 500 ms for throttling and 100 ms for transient errors, raised to
+ * an x-amz-retry-after hint (capped at 5 s above the computed delay).
+ *
+ * The retry quota is the SDKs' token bucket: 500 tokens, a retry costs 5
+ * (10 after a transient error), a first-try success refunds 1 and a
+ * success after retries refunds the last retry's cost.  With an empty
+ * bucket a failure is returned at once instead of retried, so a backend
+ * facing an outage stops multiplying its traffic.  The bucket is per
+ * backend here; batch jobs share one through shared memory.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/retry.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <stdlib.h>
+
+#include "common/pg_prng.h"
+
+#include "retry.h"
+
+#define RETRY_QUOTA_MAX			500
+#define RETRY_COST				5
+#define RETRY_COST_TRANSIENT	10
+#define BACKOFF_BASE_THROTTLING_MS	500
+#define BACKOFF_BASE_TRANSIENT_MS	100
+#define BACKOFF_CAP_MS			20000
+#define RETRY_AFTER_SLACK_MS	5000
+
+static int	retry_quota = RETRY_QUOTA_MAX;
+
+static const char *const throttling_codes[] = {
+	"Throttling", "ThrottlingException", "ThrottledException",
+	"RequestThrottledException", "TooManyRequestsException",
+	"ProvisionedThroughputExceededException", "TransactionInProgressException",
+	"RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
+	"RequestThrottled", "SlowDown", "EC2ThrottledException",
+};
+
+static const char *const transient_codes[] = {
+	"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+	"InternalServerException", "ServiceUnavailableException",
+	"ModelNotReadyException",
+};
+
+static bool
+code_in(const char *code, const char *const *list, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (strcmp(code, list[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * retry_classify
+ *		Whether and how a failed attempt may be retried.
+ */
+RetryClass
+retry_classify(const AwsError *err)
+{
+	switch (err->transport)
+	{
+		case HTTP_RESPONSE_RECEIVED:
+			break;
+		case HTTP_FAILED_DNS:
+		case HTTP_FAILED_CONNECT:
+		case HTTP_FAILED_TIMEOUT:
+		case HTTP_FAILED_CONNECTION_LOST:
+			return RETRY_TRANSIENT;
+		default:
+			return RETRY_NEVER;
+	}
+
+	if (strcmp(err->code, "InvalidSignatureException") == 0 &&
+		(strstr(err->message, "Signature expired") != NULL ||
+		 strstr(err->message, "Signature not yet current") != NULL))
+		return RETRY_CLOCK_SKEW;
+	if (code_in(err->code, throttling_codes, lengthof(throttling_codes)))
+		return RETRY_THROTTLING;
+	if (code_in(err->code, transient_codes, lengthof(transient_codes)))
+		return RETRY_TRANSIENT;
+	if (strcmp(err->code, "ModelTimeoutException") == 0 ||
+		strcmp(err->code, "ModelErrorException") == 0)
+		return RETRY_NEVER;
+	if (err->http_status == 429)
+		return RETRY_THROTTLING;
+	if (err->http_status == 500 || err->http_status == 502 ||
+		err->http_status == 503 || err->http_status == 504)
+		return RETRY_TRANSIENT;
+	return RETRY_NEVER;
+}
+
+/*
+ * retry_quota_acquire
+ *		Take the cost of one retry from the bucket; false when it is empty.
+ */
+bool
+retry_quota_acquire(RetryClass rc, int *cost)
+{
+	*cost = (rc == RETRY_TRANSIENT) ? RETRY_COST_TRANSIENT : RETRY_COST;
+	if (retry_quota < *cost)
+		return false;
+	retry_quota -= *cost;
+	return true;
+}
+
+/*
+ * retry_quota_release
+ *		Credit the bucket after a successful call.
+ */
+void
+retry_quota_release(bool retried, int last_cost)
+{
+	retry_quota += retried ? last_cost : 1;
+	if (retry_quota > RETRY_QUOTA_MAX)
+		retry_quota = RETRY_QUOTA_MAX;
+}
+
+/*
+ * retry_backoff_ms
+ *		Delay before attempt number attempt+1, given that attempt (1-based)
+ *		failed as rc.
+ */
+long
+retry_backoff_ms(RetryClass rc, int attempt, const HttpResponse *resp)
+{
+	double		base = (rc == RETRY_THROTTLING) ? BACKOFF_BASE_THROTTLING_MS
+		: BACKOFF_BASE_TRANSIENT_MS;
+	double		ceiling = base;
+	long		delay;
+	const char *hint;
+
+	if (rc == RETRY_CLOCK_SKEW)
+		return 0;
+	for (int i = 1; i < attempt && ceiling < BACKOFF_CAP_MS; i++)
+		ceiling *= 2;
+	if (ceiling > BACKOFF_CAP_MS)
+		ceiling = BACKOFF_CAP_MS;
+	delay = (long) (pg_prng_double(&pg_global_prng_state) * ceiling);
+
+	hint = resp ? http_response_header(resp, "x-amz-retry-after") : NULL;
+	if (hint != NULL)
+	{
+		char	   *end;
+		long		after = strtol(hint, &end, 10);
+
+		if (end != hint && *end == '\0' && after > 0)
+			delay = Max(delay, Min(after, delay + RETRY_AFTER_SLACK_MS));
+	}
+	return delay;
+}

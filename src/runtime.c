@@ -1,0 +1,314 @@
+/*-------------------------------------------------------------------------
+ *
+ * runtime.c
+ *	  Send one Bedrock Runtime operation (POST /model/{modelId}/{op}):
+ *	  build the URL, sign every attempt with SigV4, retry per the AWS
+ *	  standard mode, and correct for clock skew as the SDKs do.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/runtime.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+
+#include "bedrock_fdw.h"
+#include "credentials.h"
+#include "retry.h"
+#include "runtime.h"
+#include "sigv4.h"
+
+#define MAX_MODEL_ID_LEN 2048
+#define CLOCK_SKEW_LIMIT_S 300
+
+/* Server time minus our clock, learnt from a response's Date header. */
+static int64 clock_offset_s = 0;
+
+/* Where a request goes: the pieces of the endpoint URL. */
+typedef struct EndpointUrl
+{
+	char	   *scheme_authority;	/* "https://host[:port]" */
+	char	   *host_header;	/* lower-case host, ":port" unless default */
+	char	   *base_path;		/* "" or "/prefix" without trailing '/' */
+} EndpointUrl;
+
+/*
+ * bedrock_validate_model_id
+ *		Reject a model id that cannot be a Bedrock model id or ARN before it
+ *		goes anywhere near a URL: empty, too long, or holding control
+ *		characters (CR/LF would split headers in a careless client).
+ */
+void
+bedrock_validate_model_id(const char *model)
+{
+	const char *p;
+
+	if (model[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model id must not be empty"),
+				 errhint("Pass a Bedrock model id such as \"openai.gpt-oss-20b-1:0\", an inference profile id or an ARN.")));
+	if (strlen(model) > MAX_MODEL_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model id is too long"),
+				 errdetail("Bedrock model ids and ARNs have at most %d characters.", MAX_MODEL_ID_LEN)));
+	for (p = model; *p; p++)
+	{
+		if ((unsigned char) *p < ' ' || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model id contains a control character"),
+					 errdetail("Control characters such as carriage return and line feed are never part of a model id.")));
+	}
+}
+
+/*
+ * parse_endpoint
+ *		Split the configured base URL (validated by its check hook).
+ */
+static void
+parse_endpoint(const char *base_url, EndpointUrl *ep)
+{
+	const char *authority = strstr(base_url, "://") + 3;
+	const char *path = strchr(authority, '/');
+	size_t		alen = path ? (size_t) (path - authority) : strlen(authority);
+	char	   *host = pnstrdup(authority, alen);
+	bool		https = strncmp(base_url, "https", 5) == 0;
+	size_t		hlen;
+
+	for (char *p = host; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
+	hlen = strlen(host);
+	if (https && hlen > 4 && strcmp(host + hlen - 4, ":443") == 0)
+		host[hlen - 4] = '\0';
+	else if (!https && hlen > 3 && strcmp(host + hlen - 3, ":80") == 0)
+		host[hlen - 3] = '\0';
+
+	ep->scheme_authority = pnstrdup(base_url, authority - base_url + alen);
+	ep->host_header = host;
+	ep->base_path = pstrdup(path ? path : "");
+}
+
+/*
+ * note_server_date
+ *		Learn the clock offset from a response's Date header when our clock
+ *		is 5 minutes or more away from the server's.  Returns true when the
+ *		offset changed.
+ */
+static bool
+note_server_date(const HttpResponse *resp)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	const char *date = http_response_header(resp, "Date");
+	char		mon[4];
+	struct tm	tm;
+	int			i;
+	int64		server_time;
+	int64		local_time;
+	int64		new_offset;
+
+	if (date == NULL)
+		return false;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(date, "%*3s, %d %3s %d %d:%d:%d GMT", &tm.tm_mday, mon,
+			   &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return false;
+	for (i = 0; i < 12; i++)
+	{
+		if (strcmp(mon, months[i]) == 0)
+			break;
+	}
+	if (i == 12)
+		return false;
+	tm.tm_mon = i;
+	tm.tm_year -= 1900;
+	server_time = (int64) timegm(&tm);
+	local_time = (int64) time(NULL);
+
+	new_offset = server_time - local_time;
+	if (Abs(new_offset - clock_offset_s) < CLOCK_SKEW_LIMIT_S)
+		return false;
+	clock_offset_s = (Abs(new_offset) < CLOCK_SKEW_LIMIT_S) ? 0 : new_offset;
+	return true;
+}
+
+/*
+ * invocation_id
+ *		A random UUID that names every attempt of one call
+ *		(amz-sdk-invocation-id, as the SDKs send).
+ */
+static char *
+invocation_id(void)
+{
+	uint8		b[16];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		memset(b, 0, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	return psprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+					b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+					b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static SigV4Header *
+make_header(const char *name, const char *value)
+{
+	SigV4Header *h = palloc(sizeof(SigV4Header));
+
+	h->name = name;
+	h->value = value;
+	return h;
+}
+
+/*
+ * sign_attempt
+ *		Resolve credentials, sign the request for this attempt and return
+ *		the curl header lines.  The credentials are wiped before returning.
+ */
+static List *
+sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
+			 const char *invocation, int attempt, int max_attempts)
+{
+	AwsCredentials creds;
+	SigV4Request req = {0};
+	SigV4Params params = {0};
+	SigV4Result sig;
+	List	   *lines = NIL;
+
+	credentials_resolve(&creds);
+
+	req.method = "POST";
+	req.path = path;
+	req.query = NULL;
+	req.headers = list_make3(make_header("host", ep->host_header),
+							 make_header("content-type", "application/json"),
+							 make_header("accept", "application/json"));
+	req.payload = call->body;
+	req.payload_len = call->body_len;
+
+	params.region = bedrock_region;
+	params.service = "bedrock";
+	params.access_key_id = creds.access_key_id;
+	params.secret_access_key = creds.secret_access_key;
+	params.session_token = creds.session_token;
+	params.signing_time = (pg_time_t) (time(NULL) + clock_offset_s);
+	params.normalize_path = true;
+	params.double_encode_path = true;
+
+	sigv4_sign(&req, &params, &sig);
+
+	lines = lappend(lines, psprintf("Host: %s", ep->host_header));
+	lines = lappend(lines, pstrdup("Content-Type: application/json"));
+	lines = lappend(lines, pstrdup("Accept: application/json"));
+	lines = lappend(lines, psprintf("X-Amz-Date: %s", sig.amz_date));
+	if (creds.session_token[0] != '\0')
+		lines = lappend(lines, psprintf("X-Amz-Security-Token: %s", creds.session_token));
+	lines = lappend(lines, psprintf("Authorization: %s", sig.authorization));
+	lines = lappend(lines, psprintf("amz-sdk-invocation-id: %s", invocation));
+	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
+
+	credentials_wipe(&creds);
+	return lines;
+}
+
+/*
+ * bedrock_runtime_call
+ *		Perform call->operation on call->model, retrying per the standard
+ *		mode, and fill the outcome fields.  Failures of the call (AWS errors,
+ *		transport failures) are reported in call->error, not raised;
+ *		configuration problems (no credentials) and interrupts raise.
+ */
+void
+bedrock_runtime_call(BedrockCall *call)
+{
+	EndpointUrl ep;
+	char	   *model_utf8;
+	char	   *path;
+	char	   *url;
+	char	   *invocation = invocation_id();
+	instr_time	start;
+	instr_time	elapsed;
+	bool		retried = false;
+	bool		skew_retried = false;
+	int			last_cost = 0;
+
+	parse_endpoint(bedrock_runtime_base_url(), &ep);
+	model_utf8 = server_to_utf8(call->model, strlen(call->model));
+	path = psprintf("%s/model/%s/%s", ep.base_path,
+					sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
+					call->path_suffix);
+	url = psprintf("%s%s", ep.scheme_authority, path);
+
+	call->ok = false;
+	call->attempts = 0;
+	call->throttled_attempts = 0;
+	INSTR_TIME_SET_CURRENT(start);
+
+	for (;;)
+	{
+		HttpRequest req = {0};
+		RetryClass rc;
+		bool		offset_changed;
+
+		call->attempts++;
+		req.method = "POST";
+		req.url = url;
+		req.headers = sign_attempt(call, &ep, path, invocation,
+								   call->attempts, call->max_attempts);
+		req.body = call->body;
+		req.body_len = call->body_len;
+		req.timeout_ms = call->timeout_ms;
+		req.connect_timeout_ms = bedrock_connect_timeout_ms;
+		req.max_response_bytes = (size_t) bedrock_max_response_bytes;
+
+		http_execute(&req, &call->response);
+		list_free_deep(req.headers);
+
+		offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+			note_server_date(&call->response);
+
+		if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+			call->response.status >= 200 && call->response.status < 300)
+		{
+			call->ok = true;
+			retry_quota_release(retried, last_cost);
+			break;
+		}
+
+		if (call->response.outcome == HTTP_RESPONSE_RECEIVED)
+			aws_error_from_response(&call->response, &call->error);
+		else
+			aws_error_from_transport(&call->response, call->timeout_ms, &call->error);
+
+		rc = retry_classify(&call->error);
+		if (rc == RETRY_THROTTLING)
+			call->throttled_attempts++;
+		if (rc == RETRY_CLOCK_SKEW)
+		{
+			/* re-sign once with the corrected clock; not a quota matter */
+			if (!offset_changed || skew_retried || call->attempts >= call->max_attempts)
+				break;
+			skew_retried = true;
+			continue;
+		}
+		if (rc == RETRY_NEVER || call->attempts >= call->max_attempts ||
+			!retry_quota_acquire(rc, &last_cost))
+			break;
+		retried = true;
+		http_sleep_ms(retry_backoff_ms(rc, call->attempts, &call->response));
+	}
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	call->latency_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+}

@@ -43,12 +43,11 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	chat_cancel secrets bad_input
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
-REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) \
-	--temp-instance=./tmp_check --inputdir=. --outputdir=.
-NO_INSTALLCHECK_TEMP = 1
+REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -I test/perl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -1,0 +1,576 @@
+'use strict';
+// The emulator: HTTP/1.1 server, routing, SigV4 verification, fault delivery, stats, admin API.
+
+const http = require('http');
+const crypto = require('crypto');
+const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
+const { CredentialStore } = require('./credentials');
+const { verifyRequest, splitTarget } = require('./sigv4');
+const models = require('./models');
+const { handleConverse } = require('./converse');
+const { handleInvoke, handleCountTokens } = require('./invoke');
+const { FaultQueue, TYPES: FAULT_TYPES } = require('./faults');
+
+const DEFAULT_MAX_BODY = 30 * 1024 * 1024;
+const ADMIN_MAX_BODY = 1024 * 1024;
+const LAST_N = 50;
+const REJECT_REASONS = ['missing', 'incomplete', 'unknown_key', 'expired', 'scope', 'skew', 'mismatch', 'bearer'];
+const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown'];
+
+const MODEL_OPS = {
+  converse: 'converse',
+  'converse-stream': 'converse_stream',
+  invoke: 'invoke',
+  'invoke-with-response-stream': 'invoke_stream',
+  'count-tokens': 'count_tokens',
+};
+
+const kConn = Symbol('emulatorConnection');
+
+function isLoopbackAddress(addr) {
+  if (!addr) return false;
+  if (addr === '::1' || addr === 'localhost') return true;
+  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function safeDecode(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Raw path + query with credential-looking query values hidden (presigned URLs). */
+function redactTarget(rawUrl) {
+  const q = rawUrl.indexOf('?');
+  if (q < 0) return rawUrl;
+  const parts = rawUrl
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      const eq = p.indexOf('=');
+      const k = eq < 0 ? p : p.slice(0, eq);
+      return /signature|token|credential|secret|key/i.test(k) && eq >= 0 ? `${k}=REDACTED` : p;
+    });
+  return `${rawUrl.slice(0, q)}?${parts.join('&')}`;
+}
+
+function zeroStats() {
+  const requests = { total: 0 };
+  for (const r of ROUTE_NAMES) requests[r] = 0;
+  const rejected = {};
+  for (const r of REJECT_REASONS) rejected[r] = 0;
+  const faults = {};
+  for (const t of FAULT_TYPES) faults[t] = 0;
+  return {
+    requests,
+    responses: {},
+    rejected,
+    faults,
+    connections: 0,
+    connectionsAccepted: 0,
+    models: {},
+    tokens: { input: 0, output: 0 },
+    last: [],
+  };
+}
+
+function classify(method, path) {
+  const segs = path.split('/');
+  if (segs[0] !== '') return { name: 'unknown' };
+  if (segs[1] === 'model' && segs.length === 4 && segs[2] !== '' && MODEL_OPS[segs[3]]) {
+    if (method !== 'POST') return { name: 'unknown' };
+    return { name: MODEL_OPS[segs[3]], modelIdentifier: safeDecode(segs[2]) };
+  }
+  if ((segs[1] === 'foundation-models' || segs[1] === 'inference-profiles') && method === 'GET') {
+    if (segs.length === 2) return { name: 'control', op: `list-${segs[1]}` };
+    if (segs.length === 3 && segs[2] !== '') return { name: 'control', op: `get-${segs[1]}`, id: safeDecode(segs[2]) };
+  }
+  return { name: 'unknown' };
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function json(status, obj) {
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+    body: Buffer.from(JSON.stringify(obj)),
+  };
+}
+
+class Emulator {
+  /**
+   * opts: {region, quiet, maxBodyBytes, log(line)}
+   */
+  constructor(opts = {}) {
+    this.region = opts.region || 'us-east-1';
+    this.quiet = opts.quiet !== undefined ? Boolean(opts.quiet) : true;
+    this.maxBodyBytes = opts.maxBodyBytes || DEFAULT_MAX_BODY;
+    this.log = opts.log || ((line) => process.stdout.write(`${line}\n`));
+    this.store = new CredentialStore();
+    this.faults = new FaultQueue();
+    this.clockOffsetMs = 0;
+    this.stats = zeroStats();
+    this.generation = 0;
+    this.connSeq = 0;
+    this.port = null;
+    this.host = null;
+
+    this.server = http.createServer();
+    this.server.keepAliveTimeout = 60000;
+    this.server.headersTimeout = 65000;
+    this.server.requestTimeout = 0;
+    this.server.on('connection', (socket) => {
+      socket.setNoDelay(true);
+      this.stats.connectionsAccepted += 1;
+      socket[kConn] = { id: ++this.connSeq, generation: -1 };
+    });
+    this.server.on('request', (req, res) => {
+      this.onRequest(req, res).catch((err) => {
+        if (!this.quiet) this.log(`internal error: ${err && err.stack}`);
+        if (!res.headersSent && !res.destroyed) {
+          this.send(req, res, awsError('InternalServerException'), { requestId: crypto.randomUUID() });
+        }
+      });
+    });
+    this.server.on('clientError', (err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  now() {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  listen({ host = '127.0.0.1', port = 0 } = {}) {
+    if (!isLoopbackAddress(host)) return Promise.reject(new Error(`refusing to bind to non-loopback host ${host}`));
+    return new Promise((resolve, reject) => {
+      const onError = (e) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        this.port = this.server.address().port;
+        this.host = host;
+        resolve(this.port);
+      });
+    });
+  }
+
+  close() {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      if (typeof this.server.closeAllConnections === 'function') this.server.closeAllConnections();
+    });
+  }
+
+  resetStats() {
+    this.stats = zeroStats();
+    this.generation += 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  readBody(req, cap) {
+    return new Promise((resolve) => {
+      const cl = req.headers['content-length'];
+      if (cl !== undefined && Number(cl) > cap) {
+        resolve({ tooLarge: true });
+        return;
+      }
+      const chunks = [];
+      let total = 0;
+      let done = false;
+      req.on('data', (c) => {
+        if (done) return;
+        total += c.length;
+        if (total > cap) {
+          done = true;
+          resolve({ tooLarge: true });
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!done) {
+          done = true;
+          resolve({ body: Buffer.concat(chunks, total) });
+        }
+      });
+      req.on('error', () => {
+        if (!done) {
+          done = true;
+          resolve({ aborted: true });
+        }
+      });
+    });
+  }
+
+  async onRequest(req, res) {
+    const t0 = Date.now();
+    const requestId = crypto.randomUUID();
+    const { path, query } = splitTarget(req.url);
+
+    if (path === '/_emulator' || path.startsWith('/_emulator/')) {
+      const b = await this.readBody(req, ADMIN_MAX_BODY);
+      if (b.aborted) return;
+      if (b.tooLarge) {
+        this.send(req, res, json(413, { error: 'admin request body too large' }), { requestId, close: true });
+        return;
+      }
+      const r = this.admin(req, path, query, b.body);
+      this.send(req, res, r, { requestId });
+      return;
+    }
+
+    const route = classify(req.method, path);
+    const st = this.stats;
+    st.requests.total += 1;
+    st.requests[route.name] += 1;
+    const conn = req.socket[kConn] || { id: 0, generation: -1 };
+    if (conn.generation !== this.generation) {
+      conn.generation = this.generation;
+      st.connections += 1;
+    }
+    const summary = {
+      time: new Date(t0).toISOString(),
+      requestId,
+      connection: conn.id,
+      method: req.method,
+      path: redactTarget(req.url),
+      route: route.name,
+      model: route.modelIdentifier ?? (route.id || null),
+      status: null,
+      errorCode: null,
+      auth: null,
+      accessKeyId: null,
+      sessionToken: false,
+      amzSdkRequest: req.headers['amz-sdk-request'] ?? null,
+      fault: null,
+      bodyBytes: 0,
+      ms: 0,
+    };
+    const finish = (response, extra = {}) => {
+      summary.status = extra.status !== undefined ? extra.status : response.status;
+      summary.errorCode = response && response.errorCode ? response.errorCode : null;
+      summary.ms = Date.now() - t0;
+      const key = String(summary.status);
+      st.responses[key] = (st.responses[key] || 0) + 1;
+      st.last.push(summary);
+      if (st.last.length > LAST_N) st.last.shift();
+      if (!this.quiet) {
+        this.log(
+          `${summary.time} ${summary.method} ${summary.path} ${summary.status} ${summary.ms}ms route=${summary.route}` +
+            `${summary.model ? ` model=${summary.model}` : ''} auth=${summary.auth || '-'}` +
+            `${summary.accessKeyId ? ` key=${summary.accessKeyId}` : ''}${summary.fault ? ` fault=${summary.fault}` : ''}` +
+            `${summary.errorCode ? ` error=${summary.errorCode}` : ''}`,
+        );
+      }
+    };
+
+    const b = await this.readBody(req, this.maxBodyBytes);
+    if (b.aborted) return;
+    if (b.tooLarge) {
+      const r = awsError('RequestEntityTooLargeException', {
+        status: 413,
+        message: `Request body exceeds the maximum allowed size of ${this.maxBodyBytes} bytes`,
+      });
+      finish(r);
+      this.send(req, res, r, { requestId, close: true });
+      return;
+    }
+    const body = b.body;
+    summary.bodyBytes = body.length;
+
+    // --- authentication ---
+    const v = await verifyRequest({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body }, { store: this.store, region: this.region, now: this.now() });
+    if (v.auth) {
+      summary.auth = v.auth.scheme;
+      summary.accessKeyId = v.auth.accessKeyId;
+      summary.sessionToken = v.auth.sessionToken;
+    }
+    if (!v.ok) {
+      st.rejected[v.reason] += 1;
+      finish(v.response);
+      this.send(req, res, v.response, { requestId });
+      return;
+    }
+
+    // --- model resolution (response deferred until after faults) ---
+    let resolved = null;
+    const modelIds = new Set();
+    if (route.modelIdentifier !== undefined) {
+      modelIds.add(route.modelIdentifier);
+      resolved = models.resolveModel(route.modelIdentifier, this.region);
+      if (resolved.ok) {
+        modelIds.add(resolved.model.id);
+        if (resolved.profile) modelIds.add(resolved.profile.id);
+        st.models[resolved.model.id] = (st.models[resolved.model.id] || 0) + 1;
+      }
+    }
+
+    // --- faults ---
+    const fault = this.faults.take({ route: route.name, modelIds });
+    let dateShiftMs = 0;
+    if (fault) {
+      st.faults[fault.type] += 1;
+      summary.fault = fault.type;
+      switch (fault.type) {
+        case 'latency':
+          await sleep(fault.ms);
+          if (res.destroyed || req.socket.destroyed) {
+            finish(null, { status: 0 });
+            return;
+          }
+          break;
+        case 'throttle': {
+          const r = awsError('ThrottlingException', fault.message ? { message: fault.message } : {});
+          finish(r);
+          this.send(req, res, r, { requestId });
+          return;
+        }
+        case 'error': {
+          const extra = {};
+          if (fault.code === 'ModelErrorException' || fault.originalStatusCode != null) {
+            extra.originalStatusCode = fault.originalStatusCode ?? 500;
+            extra.resourceName =
+              fault.resourceName ?? (resolved && resolved.ok ? models.modelArn(this.region, resolved.model.id) : route.modelIdentifier || '');
+          }
+          if (fault.originalMessage != null) extra.originalMessage = fault.originalMessage;
+          const r = awsError(fault.code, {
+            status: fault.status || undefined,
+            message: fault.message ?? undefined,
+            ns: fault.namespace === 'coral' ? NS_CORAL : fault.namespace === 'bedrock' ? NS_BEDROCK : undefined,
+            extra: Object.keys(extra).length ? extra : undefined,
+          });
+          finish(r);
+          this.send(req, res, r, { requestId });
+          return;
+        }
+        case 'status_only': {
+          const text = fault.body ?? `<html>\r\n<head><title>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</title></head>\r\n<body>\r\n<center><h1>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</h1></center>\r\n</body>\r\n</html>\r\n`;
+          const r = { status: fault.status, headers: { 'Content-Type': fault.contentType }, body: Buffer.from(text) };
+          finish(r);
+          this.send(req, res, r, { requestId, noRequestId: true });
+          return;
+        }
+        case 'reset':
+          finish(null, { status: 0 });
+          if (fault.mode === 'rst' && typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
+          else req.socket.destroy();
+          return;
+        case 'skew_date':
+          dateShiftMs = fault.seconds * 1000;
+          break;
+        default:
+          break; // truncate / malformed / slow_body act on the real response below
+      }
+    }
+
+    // --- the operation itself ---
+    const ctx = {
+      model: resolved && resolved.ok ? resolved.model : null,
+      modelIdentifier: route.modelIdentifier,
+      body,
+      requestId,
+      now: this.now(),
+      elapsed: () => Math.max(1, Date.now() - t0),
+    };
+    let response;
+    if (route.name === 'unknown') {
+      response = awsError('UnknownOperationException');
+    } else if (route.name === 'control') {
+      response = this.control(route, query);
+    } else if (!resolved.ok) {
+      response = resolved.response;
+    } else if (route.name === 'converse') {
+      response = handleConverse(ctx);
+    } else if (route.name === 'invoke') {
+      response = handleInvoke(ctx);
+    } else if (route.name === 'count_tokens') {
+      response = handleCountTokens(ctx);
+    } else {
+      response = awsError('ValidationException', {
+        message: 'The bedrock_fdw emulator does not implement streaming operations (ConverseStream, InvokeModelWithResponseStream).',
+      });
+    }
+    if (response.meta) {
+      st.tokens.input += response.meta.inputTokens || 0;
+      st.tokens.output += response.meta.outputTokens || 0;
+    }
+
+    if (fault && fault.type === 'truncate') {
+      finish(response);
+      this.sendTruncated(req, res, response, fault, { requestId, dateShiftMs });
+      return;
+    }
+    if (fault && fault.type === 'malformed') {
+      const full = response.body.toString('utf8');
+      const text = fault.body ?? (full.length > 1 ? full.slice(0, Math.floor(full.length / 2)) : '{');
+      response = { status: 200, headers: { 'Content-Type': 'application/json' }, body: Buffer.from(text) };
+      finish(response);
+      this.send(req, res, response, { requestId, dateShiftMs });
+      return;
+    }
+    if (fault && fault.type === 'slow_body') {
+      finish(response);
+      this.sendSlow(req, res, response, fault, { requestId, dateShiftMs });
+      return;
+    }
+    finish(response);
+    this.send(req, res, response, { requestId, dateShiftMs });
+  }
+
+  headersFor(response, { requestId, dateShiftMs = 0, noRequestId = false, close = false }) {
+    const headers = {};
+    if (!noRequestId) headers['x-amzn-RequestId'] = requestId;
+    headers.Date = new Date(this.now() + dateShiftMs).toUTCString();
+    Object.assign(headers, response.headers || {});
+    headers['Content-Length'] = String(response.body ? response.body.length : 0);
+    if (close) headers.Connection = 'close';
+    return headers;
+  }
+
+  send(req, res, response, opts) {
+    if (res.destroyed) return;
+    const headers = this.headersFor(response, opts);
+    if (opts.close) res.on('finish', () => req.socket.destroy());
+    res.writeHead(response.status, headers);
+    res.end(response.body || undefined);
+  }
+
+  sendTruncated(req, res, response, fault, opts) {
+    const headers = this.headersFor(response, opts);
+    const full = response.body || Buffer.alloc(0);
+    const n = Math.min(fault.bytes ?? Math.floor(full.length / 2), Math.max(0, full.length - 1));
+    res.writeHead(response.status, headers);
+    res.flushHeaders();
+    const part = full.subarray(0, n);
+    const kill = () => req.socket.destroy();
+    if (part.length) res.write(part, kill);
+    else setImmediate(kill);
+  }
+
+  sendSlow(req, res, response, fault, opts) {
+    const headers = this.headersFor(response, opts);
+    const full = response.body || Buffer.alloc(0);
+    const chunk = Math.max(1, Math.floor(fault.chunk));
+    const pieces = [];
+    for (let i = 0; i < full.length; i += chunk) pieces.push(full.subarray(i, i + chunk));
+    const interval = pieces.length > 1 ? fault.ms / (pieces.length - 1) : 0;
+    res.writeHead(response.status, headers);
+    res.flushHeaders();
+    let i = 0;
+    const step = () => {
+      if (res.destroyed || req.socket.destroyed) return;
+      if (i >= pieces.length) {
+        res.end();
+        return;
+      }
+      res.write(pieces[i++]);
+      if (i >= pieces.length) res.end();
+      else setTimeout(step, interval);
+    };
+    step();
+  }
+
+  control(route, query) {
+    const region = this.region;
+    if (route.op === 'list-foundation-models') {
+      const r = models.listFoundationModels(query, region);
+      return r.error ? awsError('ValidationException', { message: r.error }) : json(200, r.body);
+    }
+    if (route.op === 'get-foundation-models') {
+      const r = models.getFoundationModel(route.id, region);
+      return r ? json(200, r) : awsError('ResourceNotFoundException', { message: 'The specified model could not be found.' });
+    }
+    if (route.op === 'list-inference-profiles') {
+      const r = models.listInferenceProfiles(query, region);
+      return r.error ? awsError('ValidationException', { message: r.error }) : json(200, r.body);
+    }
+    const p = models.getInferenceProfile(route.id, region);
+    return p ? json(200, p) : awsError('ResourceNotFoundException', { message: 'The specified inference profile could not be found.' });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Admin API (no signature; loopback peers only)
+
+  admin(req, path, query, body) {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) return json(403, { error: 'admin API is loopback-only' });
+    let payload = null;
+    if (body && body.length) {
+      try {
+        payload = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        return json(400, { error: `invalid JSON: ${e.message}` });
+      }
+    }
+    const m = req.method;
+    const bad = (msg) => json(400, { error: msg });
+    try {
+      switch (path) {
+        case '/_emulator/health':
+          if (m === 'GET') return json(200, { ok: true, region: this.region, port: this.port });
+          break;
+        case '/_emulator/stats':
+          if (m === 'GET') return json(200, { ...this.stats, pendingFaults: this.faults.pending, clockOffsetSeconds: this.clockOffsetMs / 1000 });
+          break;
+        case '/_emulator/reset':
+          if (m === 'POST') {
+            this.resetStats();
+            this.faults.clear();
+            this.clockOffsetMs = 0;
+            return json(200, { ok: true });
+          }
+          break;
+        case '/_emulator/faults':
+          if (m === 'GET') return json(200, { faults: this.faults.list() });
+          if (m === 'DELETE') return json(200, { cleared: this.faults.clear() });
+          if (m === 'POST') {
+            if (payload === null) return bad('POST /_emulator/faults needs a JSON fault object or array');
+            const added = this.faults.add(payload);
+            return json(200, { added, pending: this.faults.pending });
+          }
+          break;
+        case '/_emulator/credentials':
+          if (m === 'GET') return json(200, this.store.list());
+          if (m === 'DELETE') {
+            this.store.reset();
+            return json(200, { ok: true });
+          }
+          if (m === 'POST') {
+            if (!payload || typeof payload !== 'object') return bad('POST /_emulator/credentials needs a JSON object');
+            if (payload.bearer !== undefined) this.store.putBearer(payload);
+            else this.store.put(payload);
+            return json(200, { ok: true });
+          }
+          break;
+        case '/_emulator/clock':
+          if (m === 'GET') return json(200, { offsetSeconds: this.clockOffsetMs / 1000, now: new Date(this.now()).toISOString() });
+          if (m === 'POST') {
+            const s = payload && payload.offsetSeconds;
+            if (typeof s !== 'number' || !Number.isFinite(s)) return bad('POST /_emulator/clock needs {"offsetSeconds": number}');
+            this.clockOffsetMs = Math.round(s * 1000);
+            return json(200, { offsetSeconds: s, now: new Date(this.now()).toISOString() });
+          }
+          break;
+        default:
+          return json(404, { error: `unknown admin path ${path}` });
+      }
+    } catch (e) {
+      return bad(e.message);
+    }
+    return json(405, { error: `method ${m} not allowed on ${path}` });
+  }
+}
+
+function createEmulator(opts) {
+  return new Emulator(opts);
+}
+
+module.exports = { Emulator, createEmulator, isLoopbackAddress, classify, redactTarget, REJECT_REASONS, ROUTE_NAMES };

@@ -1,0 +1,195 @@
+'use strict';
+// Helpers for the tests (kept out of test/ so the test runner does not run it as a test file).
+
+const http = require('http');
+const { SignatureV4 } = require('@smithy/signature-v4');
+const { Sha256 } = require('./sigv4');
+const { createEmulator } = require('./emulator');
+const { LONG_TERM, TEMPORARY } = require('./credentials');
+
+async function startEmulator(opts = {}) {
+  const emu = createEmulator({ quiet: true, ...opts });
+  const port = await emu.listen({ host: '127.0.0.1', port: 0 });
+  return { emu, port, stop: () => emu.close() };
+}
+
+/** Percent-encode a model id as one path segment, as the SDKs do. */
+function encodeSegment(s) {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function queryString(query) {
+  if (!query) return '';
+  const parts = [];
+  for (const [k, v] of Object.entries(query)) {
+    for (const one of [].concat(v)) parts.push(`${encodeSegment(k)}=${encodeSegment(one)}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/**
+ * Sign a request with the official signer and return {path, headers, body} ready to send.
+ * opts: {port, method, path (wire path, already encoded), query, body, headers, credentials,
+ *        region, service, date (Date), uriEscapePath (default true), sessionToken override}
+ */
+async function signRequest(opts) {
+  const creds = opts.credentials || LONG_TERM;
+  const body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+  const headers = {
+    host: `127.0.0.1:${opts.port}`,
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...(opts.headers || {}),
+  };
+  const signer = new SignatureV4({
+    service: opts.service || 'bedrock',
+    region: opts.region || 'us-east-1',
+    credentials: {
+      accessKeyId: creds.accessKeyId,
+      secretAccessKey: creds.secretAccessKey,
+      ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+    },
+    sha256: Sha256,
+    uriEscapePath: opts.uriEscapePath !== false,
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    { method: opts.method || 'POST', protocol: 'http:', hostname: '127.0.0.1', port: opts.port, path: opts.path, query: opts.query || {}, headers, body },
+    { signingDate: opts.date || new Date() },
+  );
+  return { path: opts.path + queryString(opts.query), headers: signed.headers, body };
+}
+
+/** Send a raw HTTP request; resolves {status, headers, rawHeaders, text, json, body}. */
+function send({ port, method = 'POST', path, headers = {}, body, agent }) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['content-length'] = String(body.length);
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: h, agent: agent === undefined ? false : agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        const text = buf.toString('utf8');
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, text, json, body: buf });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+/** Sign and send. opts as signRequest plus {agent, mutate(signed) }. */
+async function signedCall(opts) {
+  const signed = await signRequest(opts);
+  if (opts.mutate) opts.mutate(signed);
+  return send({ port: opts.port, method: opts.method || 'POST', path: signed.path, headers: signed.headers, body: signed.body, agent: opts.agent });
+}
+
+function modelPath(modelId, op) {
+  return `/model/${encodeSegment(modelId)}/${op}`;
+}
+
+async function converse(port, modelId, body, opts = {}) {
+  return signedCall({ port, path: modelPath(modelId, 'converse'), body, ...opts });
+}
+
+async function invoke(port, modelId, body, opts = {}) {
+  return signedCall({ port, path: modelPath(modelId, 'invoke'), body, ...opts });
+}
+
+function admin(port, method, path, body) {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return send({ port, method, path: `/_emulator/${path}`, headers: data ? { 'content-type': 'application/json' } : {}, body: data });
+}
+
+function userMsg(text) {
+  return { messages: [{ role: 'user', content: [{ text }] }] };
+}
+
+module.exports = {
+  LONG_TERM,
+  TEMPORARY,
+  startEmulator,
+  encodeSegment,
+  signRequest,
+  send,
+  signedCall,
+  modelPath,
+  converse,
+  invoke,
+  admin,
+  userMsg,
+};
+
+/**
+ * Send a request over a raw TCP socket and capture everything the server sends until it closes
+ * (or until idleMs of silence). Resolves {raw, status, headers (lower-case), body, error, chunks:[{t, n}]}.
+ */
+function rawExchange({ port, method = 'POST', path, headers = {}, body, idleMs = 1500 }) {
+  const net = require('net');
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    const times = [];
+    const t0 = Date.now();
+    let error = null;
+    let timer = null;
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const raw = Buffer.concat(chunks);
+      const sep = raw.indexOf('\r\n\r\n');
+      const head = sep >= 0 ? raw.subarray(0, sep).toString('latin1') : raw.toString('latin1');
+      const lines = head.split('\r\n');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] || '');
+      const hdrs = {};
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        if (i > 0) hdrs[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ raw, headText: head, status: m ? Number(m[1]) : null, headers: hdrs, body: sep >= 0 ? raw.subarray(sep + 4) : Buffer.alloc(0), error, chunks: times });
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(done, idleMs);
+    };
+    sock.on('connect', () => {
+      let head = `${method} ${path} HTTP/1.1\r\n`;
+      const h = { ...headers, connection: 'close' };
+      if (body) h['content-length'] = String(body.length);
+      for (const [k, v] of Object.entries(h)) head += `${k}: ${v}\r\n`;
+      sock.write(head + '\r\n');
+      if (body) sock.write(body);
+      arm();
+    });
+    sock.on('data', (d) => {
+      chunks.push(d);
+      times.push({ t: Date.now() - t0, n: d.length });
+      arm();
+    });
+    sock.on('error', (e) => {
+      error = e.code || e.message;
+    });
+    sock.on('close', done);
+  });
+}
+
+/** Sign then send raw (see rawExchange). */
+async function signedRaw(opts) {
+  const signed = await signRequest(opts);
+  return rawExchange({ port: opts.port, method: opts.method || 'POST', path: signed.path, headers: signed.headers, body: signed.body, idleMs: opts.idleMs });
+}
+
+module.exports.rawExchange = rawExchange;
+module.exports.signedRaw = signedRaw;

@@ -218,7 +218,16 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 	if (message != NULL)
 		err->message = clean_message(message, strlen(message));
 	else if (body == NULL && resp->body_len > 0)
-		err->message = clean_message(resp->body, resp->body_len);
+	{
+		/* an HTML page from a proxy or load balancer is no message */
+		const char *ctype = http_response_header(resp, "Content-Type");
+
+		if (ctype != NULL && strncmp(ctype, "text/plain", 10) == 0)
+			err->message = clean_message(resp->body, resp->body_len);
+		else
+			err->message = psprintf("HTTP status %ld with a response body that is not JSON (%s)",
+									resp->status, ctype ? clean_message(ctype, strlen(ctype)) : "no content type");
+	}
 	else
 		err->message = psprintf("HTTP status %ld", resp->status);
 

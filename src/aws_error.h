@@ -42,6 +42,6 @@ extern void aws_error_malformed(const HttpResponse *resp, const char *what,
 extern bool aws_error_is_credential_error(const AwsError *err);
 extern void aws_error_append_json(StringInfo buf, const AwsError *err);
 extern void aws_error_raise(const AwsError *err, const char *operation,
-							const char *model, int attempts) pg_attribute_noreturn();
+							const char *model, int attempts);
 
 #endif							/* BEDROCK_AWS_ERROR_H */

@@ -118,11 +118,18 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("The endpoint has no host.");
 		return false;
 	}
+	if (strchr(v, '@') != NULL)
+	{
+		/* user information may hold a password: do not quote the value */
+		GUC_check_errmsg("invalid value for parameter \"bedrock.endpoint\"");
+		GUC_check_errdetail("The endpoint must not contain user information; Bedrock requests are authenticated by their signature.");
+		return false;
+	}
 	for (p = v; *p; p++)
 	{
-		if ((unsigned char) *p <= ' ' || *p == 0x7f || *p == '?' || *p == '#' || *p == '@')
+		if ((unsigned char) *p <= ' ' || *p == 0x7f || *p == '?' || *p == '#')
 		{
-			GUC_check_errdetail("The endpoint must be a plain base URL without spaces, control characters, user information, query or fragment.");
+			GUC_check_errdetail("The endpoint must be a plain base URL without spaces, control characters, query or fragment.");
 			return false;
 		}
 	}
@@ -145,7 +152,8 @@ check_endpoint(char **newval, void **extra, GucSource source)
 /*
  * check_credential
  *		Credentials travel in HTTP headers: no control characters.  The
- *		value is never echoed back in the error.
+ *		value is never echoed back: GUC's default message would quote it,
+ *		into the client's error and the server log, so we set our own.
  */
 static bool
 check_credential(char **newval, void **extra, GucSource source)
@@ -158,6 +166,7 @@ check_credential(char **newval, void **extra, GucSource source)
 	{
 		if ((unsigned char) *p < ' ' || *p == 0x7f)
 		{
+			GUC_check_errmsg("invalid value for a bedrock credential setting");
 			GUC_check_errdetail("The value contains a control character.");
 			return false;
 		}

@@ -1,0 +1,54 @@
+--
+-- secrets: the credential settings are readable and settable by
+-- superusers only; nobody else learns them from SHOW, current_setting(),
+-- pg_settings or an error.
+--
+CREATE ROLE regress_bedrock_user;
+CREATE ROLE regress_bedrock_reader IN ROLE pg_read_all_settings;
+
+-- a superuser sees the values
+SHOW bedrock.access_key_id;
+SELECT current_setting('bedrock.secret_access_key') <> '' AS superuser_sees_secret;
+
+-- an ordinary role: not shown, not listed, not settable
+SET ROLE regress_bedrock_user;
+SHOW bedrock.secret_access_key;
+SELECT current_setting('bedrock.session_token');
+SELECT count(*) AS listed FROM pg_settings WHERE name LIKE 'bedrock.%key%' OR name = 'bedrock.session_token';
+SET bedrock.secret_access_key = 'x';
+SET bedrock.endpoint = 'http://127.0.0.1:9';
+SET bedrock.region = 'eu-west-1';
+-- per-call knobs are the user's to choose
+SET bedrock.timeout_ms = 5000;
+SHOW bedrock.timeout_ms;
+-- and bedrock_chat is not executable without a grant
+SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi');
+RESET ROLE;
+
+-- pg_read_all_settings members see the settings exist, masked
+SET ROLE regress_bedrock_reader;
+SHOW bedrock.access_key_id;
+SHOW bedrock.secret_access_key;
+SELECT name, setting FROM pg_settings
+ WHERE name IN ('bedrock.access_key_id', 'bedrock.secret_access_key', 'bedrock.session_token')
+ ORDER BY name;
+RESET ROLE;
+
+-- granted, an ordinary role calls Bedrock with the server's identity
+GRANT EXECUTE ON FUNCTION bedrock_chat(text, text, text, jsonb) TO regress_bedrock_user;
+SET ROLE regress_bedrock_user;
+SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi')->>'stop_reason' AS stop_reason;
+RESET ROLE;
+
+-- a credential with a control character is refused, and not echoed
+SET bedrock.session_token = E'abc\r\nX-Injected: 1';
+-- the endpoint must be an http(s) base URL
+SET bedrock.endpoint = 'ftp://127.0.0.1:21';
+SET bedrock.endpoint = 'http://user:pw@127.0.0.1:21';
+SET bedrock.endpoint = E'http://127.0.0.1:21/\r\n';
+-- the region becomes part of a host name
+SET bedrock.region = 'us-east-1.evil.example/';
+
+REVOKE EXECUTE ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM regress_bedrock_user;
+DROP ROLE regress_bedrock_user;
+DROP ROLE regress_bedrock_reader;

@@ -14,6 +14,7 @@ MODULE_big = bedrock_fdw
 OBJS = \
 	src/bedrock_fdw.o \
 	src/guc.o \
+	src/log_redact.o \
 	src/sigv4.o \
 	src/sign_request.o \
 	src/credentials.o \
@@ -47,12 +48,13 @@ REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-PROVE_FLAGS = -I test/perl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
+# our TAP helpers (the emulator harness) live in test/perl
+PG_PROVE_FLAGS += -I $(srcdir)/test/perl
 else
 # PostgreSQL is not installed yet: only the bootstrap targets work.
 all install installcheck:

@@ -27,11 +27,13 @@ void		_PG_init(void);
 
 /*
  * _PG_init
- *		Define the bedrock.* settings and initialise libcurl.
+ *		Define the bedrock.* settings, keep their secrets out of the log, and
+ *		initialise libcurl.
  */
 void
 _PG_init(void)
 {
 	bedrock_define_gucs();
+	log_redact_init();
 	http_init();
 }

@@ -37,6 +37,9 @@ extern int	bedrock_max_attempts;
 extern void bedrock_define_gucs(void);
 extern char *bedrock_runtime_base_url(void);
 
+/* in log_redact.c */
+extern void log_redact_init(void);
+
 /* in json_util.c */
 extern Jsonb *json_parse_utf8(const char *s, size_t len);
 extern Jsonb *json_text_to_jsonb(const char *json_text);

@@ -61,7 +61,7 @@ all install installcheck:
 	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
 endif
 
-.PHONY: deps test demo bench check-suites
+.PHONY: deps test demo bench print-regress valgrind-check
 
 # Install the compiler, PostgreSQL, headers, libraries and Node.js we need
 # (Debian 12; as root or through sudo).  Does nothing when all are present.
@@ -82,3 +82,11 @@ bench: deps
 	$(MAKE) all
 	test/bootstrap/as-root $(MAKE) install
 	test/bench/run-bench
+
+# the pg_regress suites, for scripts
+print-regress:
+	@echo $(REGRESS)
+
+# the pg_regress suites against a server under valgrind (slow; not in test)
+valgrind-check:
+	test/sanitize/valgrind-regress

@@ -79,28 +79,35 @@ json_get_key(JsonbContainer *container, const char *key, JsonbValue *result)
 	return getKeyJsonValueFromContainer(container, key, strlen(key), result);
 }
 
-/* Container of an object-valued member, or NULL. */
-JsonbContainer *
-json_get_object(JsonbContainer *container, const char *key)
+/*
+ * member_container
+ *		Container of a member that is an array (want_array) or an object,
+ *		or NULL when absent or of the other kind.
+ */
+static JsonbContainer *
+member_container(JsonbContainer *container, const char *key, bool want_array)
 {
 	JsonbValue	v;
 
 	if (json_get_key(container, key, &v) == NULL || v.type != jbvBinary ||
-		!JsonContainerIsObject(v.val.binary.data))
+		(want_array ? !JsonContainerIsArray(v.val.binary.data)
+		 : !JsonContainerIsObject(v.val.binary.data)))
 		return NULL;
 	return v.val.binary.data;
+}
+
+/* Container of an object-valued member, or NULL. */
+JsonbContainer *
+json_get_object(JsonbContainer *container, const char *key)
+{
+	return member_container(container, key, false);
 }
 
 /* Container of an array-valued member, or NULL. */
 JsonbContainer *
 json_get_array(JsonbContainer *container, const char *key)
 {
-	JsonbValue	v;
-
-	if (json_get_key(container, key, &v) == NULL || v.type != jbvBinary ||
-		!JsonContainerIsArray(v.val.binary.data))
-		return NULL;
-	return v.val.binary.data;
+	return member_container(container, key, true);
 }
 
 /* palloc'd copy of a string member, or NULL when absent or not a string. */

@@ -7,7 +7,8 @@
 #   $emu->conf_lines;                        # postgresql.conf lines for it
 #
 # The emulator listens on 127.0.0.1 on a free port and is stopped when the
-# object goes away (or at the latest when the test script ends).
+# object goes away (or at the latest when the test script ends).  Its port
+# is exported as BEDROCK_EMULATOR_PORT for admin.js lines in psql scripts.
 package BedrockEmulator;
 
 use strict;
@@ -47,6 +48,8 @@ sub start
 	chomp $port;
 	my $self = bless { handle => $h, port => $port, root => $root }, $class;
 	$self->admin('wait-ready');
+	# psql's \! lines run test/emulator/admin.js, which reads this
+	$ENV{BEDROCK_EMULATOR_PORT} = $port;
 	return $self;
 }
 

@@ -88,6 +88,36 @@ cmp_ok(time - $t0, '<', 5, 'termination was prompt');
 eval { $bg2->quit; };
 $emu->admin('clear');
 
+# 5. no handle, socket or buffer survives an interrupted call: once the
+# backend's HTTP state exists (curl's wakeup socket pair, a kept-alive
+# connection), 100 statement_timeout cancellations leave its sockets and
+# event descriptors where they were (files are not counted: the backend
+# opens relation files as it pleases)
+sub network_fds
+{
+	my ($pid) = @_;
+	opendir(my $dh, "/proc/$pid/fd") or die "cannot list /proc/$pid/fd: $!";
+	my @fds = grep { /^\d+$/ } readdir $dh;
+	closedir $dh;
+	return scalar grep { (readlink("/proc/$pid/fd/$_") // '') =~ /^(socket|anon_inode|pipe):/ } @fds;
+}
+my $s = $node->background_psql('postgres', on_error_stop => 0);
+my $pid = $s->query('SELECT pg_backend_pid()');
+$s->query("SELECT bedrock_chat('$model', 'warm up') IS NOT NULL");
+$emu->admin('fault', '{"type":"latency","ms":20000,"count":0}');
+$s->query("SET statement_timeout = '20ms'");
+$s->query("SELECT bedrock_chat('$model', 'warm up a cancel')");
+my $fds_before = network_fds($pid);
+$s->{stderr} = '';
+$s->query("SELECT bedrock_chat('$model', 'slow $_')") for 1 .. 100;
+my @cancels = ($s->{stderr} =~ /canceling statement due to statement timeout/g);
+is(scalar @cancels, 100, 'all 100 calls were cancelled');
+my $fds_after = network_fds($pid);
+is($fds_after - $fds_before, 0,
+	"100 cancelled calls leaked no socket or event descriptor ($fds_before before, $fds_after after)");
+$s->quit;
+$emu->admin('clear');
+
 $bg->quit;
 $node->stop;
 done_testing();

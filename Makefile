@@ -5,7 +5,6 @@
 #   make demo       install what is missing, build, and show it working
 #                   against the local AWS emulator (no AWS account needed)
 #   make test       install what is missing, build, and run every suite
-#   make bench      benchmarks (not part of make test)
 
 EXTENSION  = bedrock_fdw
 EXTVERSION = 0.1.0
@@ -61,7 +60,7 @@ all install installcheck:
 	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
 endif
 
-.PHONY: deps test demo bench print-regress valgrind-check
+.PHONY: deps test demo print-regress valgrind-check
 
 # Install the compiler, PostgreSQL, headers, libraries and Node.js we need
 # (Debian 12; as root or through sudo).  Does nothing when all are present.
@@ -77,11 +76,6 @@ demo: deps
 	$(MAKE) all
 	test/bootstrap/as-root $(MAKE) install
 	test/demo/run-demo
-
-bench: deps
-	$(MAKE) all
-	test/bootstrap/as-root $(MAKE) install
-	test/bench/run-bench
 
 # the pg_regress suites, for scripts
 print-regress:

@@ -21,7 +21,8 @@ COMMENT ON FUNCTION bedrock_chat(text, text, text, jsonb) IS
 REVOKE ALL ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM PUBLIC;
 
 -- Signing with credentials the caller supplies spends nobody else's
--- identity, so everyone may use it.
+-- identity, so everyone may use it.  STABLE: a NULL signing_time means
+-- now(), the transaction's start time.
 CREATE FUNCTION bedrock_sign_request(method text, url text, headers jsonb, body bytea,
                                      region text, service text,
                                      access_key_id text, secret_access_key text,
@@ -30,7 +31,7 @@ CREATE FUNCTION bedrock_sign_request(method text, url text, headers jsonb, body 
                                      normalize_path boolean DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'bedrock_sign_request'
-LANGUAGE C IMMUTABLE PARALLEL SAFE
+LANGUAGE C STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION bedrock_sign_request(text, text, jsonb, bytea, text, text, text, text, text, timestamptz, boolean) IS

@@ -68,6 +68,14 @@ SET LOCAL bedrock.endpoint = 'http://127.0.0.1:1';
 SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi', NULL, '{"max_attempts": 1}')$$);
 ROLLBACK;
 
+-- TLS is verified and a failed handshake has its own code: the emulator
+-- speaks plain HTTP, so https:// to it cannot negotiate TLS
+\getenv emulator_port BEDROCK_EMULATOR_PORT
+BEGIN;
+SELECT set_config('bedrock.endpoint', 'https://127.0.0.1:' || :'emulator_port', true) IS NOT NULL AS set;
+SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi', NULL, '{"max_attempts": 1}')$$);
+ROLLBACK;
+
 -- on_error: raise (the default), null, json
 SELECT bedrock_chat('openai.no-such-model-v9:0', 'Hi', NULL, '{"on_error": "null"}') IS NULL AS is_null;
 SELECT jsonb_pretty(regress_stable(bedrock_chat('openai.no-such-model-v9:0', 'Hi', NULL, '{"on_error": "json"}')));

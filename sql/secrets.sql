@@ -6,8 +6,10 @@
 CREATE ROLE regress_bedrock_user;
 CREATE ROLE regress_bedrock_reader IN ROLE pg_read_all_settings;
 
--- a superuser sees the values
+-- a superuser sees the values, in SHOW and in pg_settings
 SHOW bedrock.access_key_id;
+SELECT name, setting, context FROM pg_settings
+ WHERE name IN ('bedrock.access_key_id', 'bedrock.session_token') ORDER BY name;
 SELECT current_setting('bedrock.secret_access_key') <> '' AS superuser_sees_secret;
 
 -- an ordinary role: not shown, not listed, not settable
@@ -25,7 +27,7 @@ SHOW bedrock.timeout_ms;
 SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi');
 RESET ROLE;
 
--- pg_read_all_settings members see the settings exist, masked
+-- pg_read_all_settings members see that the settings exist, masked
 SET ROLE regress_bedrock_reader;
 SHOW bedrock.access_key_id;
 SHOW bedrock.secret_access_key;

@@ -263,7 +263,7 @@ aws_error_from_transport(const HttpResponse *resp, long timeout_ms,
 		case HTTP_FAILED_TLS:
 			err->code = "TlsFailure";
 			err->sqlstate = ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-			err->hint = "The endpoint's TLS certificate could not be verified: check bedrock.endpoint and bedrock.ca_file.";
+			err->hint = "No TLS session could be established: check that bedrock.endpoint speaks HTTPS and that its certificate verifies against the system CA store or bedrock.ca_file.";
 			break;
 		case HTTP_FAILED_TIMEOUT:
 			err->code = "RequestTimeout";

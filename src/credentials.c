@@ -138,7 +138,7 @@ credentials_resolve(AwsCredentials *out)
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("no AWS credentials found"),
 			 errdetail("Neither the bedrock.access_key_id and bedrock.secret_access_key settings nor the server's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables are set."),
-			 errhint("A superuser can set the credentials with ALTER SYSTEM SET bedrock.access_key_id = '...' and bedrock.secret_access_key, or start the server with the AWS environment variables.")));
+			 errhint("Set bedrock.access_key_id and bedrock.secret_access_key in postgresql.conf, or start the server with the AWS environment variables.")));
 }
 
 /*

@@ -7,8 +7,8 @@
  * Settings that redirect traffic or hold credentials are PGC_SUSET.  The
  * three credential settings are also GUC_SUPERUSER_ONLY and masked by a
  * show hook, so that neither SHOW, current_setting() nor pg_settings
- * reveals them to anyone but a superuser (not even to members of
- * pg_read_all_settings).
+ * reveals them to anyone but a superuser: members of pg_read_all_settings
+ * see "********", everyone else is refused.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -216,7 +216,12 @@ show_session_token(void)
 void
 bedrock_define_gucs(void)
 {
-	const int	secret_flags = GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE;
+	/*
+	 * GUC_SUPERUSER_ONLY hides the credentials from everyone without
+	 * pg_read_all_settings (SHOW fails, pg_settings omits them); the show
+	 * hook masks them for those with it but not superuser.
+	 */
+	const int	secret_flags = GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE;
 
 	DefineCustomStringVariable("bedrock.region",
 							   "AWS region of the Bedrock endpoint and of the signing scope.",

@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include <string.h>
 
 #include "fmgr.h"
@@ -420,7 +422,8 @@ bedrock_sign_request(PG_FUNCTION_ARGS)
 	if (params.session_token != NULL && params.session_token[0] == '\0')
 		params.session_token = NULL;
 
-	ts = PG_ARGISNULL(9) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(9);
+	/* NULL means now(), like the default: the transaction's start time */
+	ts = PG_ARGISNULL(9) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(9);
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

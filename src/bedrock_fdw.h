@@ -34,7 +34,17 @@ extern int	bedrock_timeout_ms;
 extern int	bedrock_connect_timeout_ms;
 extern int	bedrock_max_response_bytes;
 extern int	bedrock_max_attempts;
+extern int	bedrock_credential_source;
+extern char *bedrock_role_arn;
+extern char *bedrock_external_id;
+extern char *bedrock_role_session_name;
+extern int	bedrock_role_duration_seconds;
+extern char *bedrock_imds_endpoint;
+extern bool bedrock_imds_v1_fallback;
+extern char *bedrock_sts_endpoint;
+extern int	bedrock_credential_wait_ms;
 extern void bedrock_define_gucs(void);
+extern char *bedrock_sts_base_url(void);
 extern char *bedrock_runtime_base_url(void);
 
 /* in log_redact.c */

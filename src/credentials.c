@@ -20,6 +20,9 @@
 
 #include <string.h>
 
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
 #include "bedrock_fdw.h"
 #include "credentials.h"
 
@@ -81,17 +84,75 @@ fill_credentials(AwsCredentials *out, const char *source,
 						   have_key ? secret_name : key_name),
 				 errhint("Set both, or neither to fall through to the next credential source.")));
 
+	credentials_fill(out, source, key, secret, token, 0);
+	return true;
+}
+
+/*
+ * credentials_fill
+ *		Fill *out from strings (token may be NULL), refusing values that do
+ *		not fit their slots.  expiration 0 means "does not expire".
+ */
+void
+credentials_fill(AwsCredentials *out, const char *source,
+				 const char *access_key_id, const char *secret_access_key,
+				 const char *session_token, TimestampTz expiration)
+{
 	memset(out, 0, sizeof(*out));
 	copy_credential_field(out->access_key_id, sizeof(out->access_key_id),
-						  key, "access key id", source);
+						  access_key_id, "access key id", source);
 	copy_credential_field(out->secret_access_key, sizeof(out->secret_access_key),
-						  secret, "secret access key", source);
-	if (token != NULL)
+						  secret_access_key, "secret access key", source);
+	if (session_token != NULL)
 		copy_credential_field(out->session_token, sizeof(out->session_token),
-							  token, "session token", source);
-	out->expiration = 0;
+							  session_token, "session token", source);
+	out->expiration = expiration;
 	strlcpy(out->source, source, sizeof(out->source));
-	return true;
+}
+
+/*
+ * aws_parse_timestamp
+ *		Parse an AWS ISO-8601 UTC time ("2025-01-15T18:20:00Z", optionally
+ *		with fractional seconds) into *out.  False when malformed.
+ */
+bool
+aws_parse_timestamp(const char *s, TimestampTz *out)
+{
+	int			year,
+				mon,
+				mday,
+				hour,
+				min,
+				sec;
+	int			consumed = 0;
+	struct pg_tm tm;
+	const char *rest;
+
+	if (s == NULL ||
+		sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &mday, &hour, &min,
+			   &sec, &consumed) != 6)
+		return false;
+	rest = s + consumed;
+	if (*rest == '.')
+	{
+		rest++;
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+	}
+	if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
+		return false;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year;
+	tm.tm_mon = mon;
+	tm.tm_mday = mday;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	if (mon < 1 || mon > 12 || mday < 1 || mday > 31 || hour > 23 ||
+		min > 59 || sec > 60)
+		return false;
+	return tm2timestamp(&tm, 0, NULL, out) == 0;
 }
 
 /* "static": the bedrock.access_key_id / secret_access_key / session_token settings */

@@ -18,6 +18,7 @@
 #define BEDROCK_CREDENTIALS_H
 
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 
 #define AWS_ACCESS_KEY_ID_MAXLEN		128
 #define AWS_SECRET_ACCESS_KEY_MAXLEN	128
@@ -33,8 +34,65 @@ typedef struct AwsCredentials
 	char		source[AWS_CREDENTIAL_SOURCE_MAXLEN];	/* "static", ... */
 } AwsCredentials;
 
+/* bedrock.credential_source */
+typedef enum CredentialSource
+{
+	CREDENTIAL_SOURCE_AUTO,		/* the SDKs' order, first that answers */
+	CREDENTIAL_SOURCE_STATIC,	/* bedrock.access_key_id and friends */
+	CREDENTIAL_SOURCE_ENVIRONMENT,	/* AWS_ACCESS_KEY_ID and friends */
+	CREDENTIAL_SOURCE_WEB_IDENTITY, /* AWS_WEB_IDENTITY_TOKEN_FILE + STS */
+	CREDENTIAL_SOURCE_CONTAINER,	/* ECS task role, EKS Pod Identity */
+	CREDENTIAL_SOURCE_INSTANCE	/* EC2 instance role through IMDSv2 */
+} CredentialSource;
+
+/* What a credential provider made of its attempt. */
+typedef enum CredentialFetchStatus
+{
+	CREDENTIALS_FETCHED,		/* *out is filled */
+	CREDENTIALS_NOT_CONFIGURED, /* the provider does not apply here */
+	CREDENTIALS_FAILED			/* it applies but failed; error says why */
+} CredentialFetchStatus;
+
+/* The caller identity STS reports for a set of credentials. */
+typedef struct StsIdentity
+{
+	char	   *account;
+	char	   *arn;
+	char	   *user_id;
+} StsIdentity;
+
 /* in credentials.c */
 extern void credentials_resolve(AwsCredentials *out);
 extern void credentials_wipe(AwsCredentials *creds);
+extern bool aws_parse_timestamp(const char *s, TimestampTz *out);
+extern void credentials_fill(AwsCredentials *out, const char *source,
+							 const char *access_key_id,
+							 const char *secret_access_key,
+							 const char *session_token, TimestampTz expiration);
+
+/*
+ * Providers that fetch temporary credentials over the network.  They
+ * return CREDENTIALS_FAILED with a message in error (never a secret) for
+ * every failure of the service they call, and raise ERROR only for
+ * interrupts and internal failures, so that the background worker keeps
+ * serving what it has when a credential service blips.
+ */
+
+/* in imds.c: EC2 instance role through IMDSv2 (bedrock.imds_endpoint) */
+extern CredentialFetchStatus imds_fetch_credentials(AwsCredentials *out,
+													StringInfo error);
+
+/* in container_credentials.c: AWS_CONTAINER_CREDENTIALS_* */
+extern CredentialFetchStatus container_fetch_credentials(AwsCredentials *out,
+														 StringInfo error);
+
+/* in sts.c: STS Query API (bedrock.sts_endpoint) */
+extern CredentialFetchStatus sts_web_identity_credentials(AwsCredentials *out,
+														  StringInfo error);
+extern CredentialFetchStatus sts_assume_role(const AwsCredentials *source,
+											 AwsCredentials *out,
+											 StringInfo error);
+extern bool sts_get_caller_identity(const AwsCredentials *creds,
+									StsIdentity *identity, StringInfo error);
 
 #endif							/* BEDROCK_CREDENTIALS_H */

@@ -26,6 +26,7 @@
 #include "utils/guc.h"
 
 #include "bedrock_fdw.h"
+#include "credentials.h"
 
 char	   *bedrock_region = NULL;
 char	   *bedrock_endpoint = NULL;
@@ -37,6 +38,25 @@ int			bedrock_timeout_ms = 120000;
 int			bedrock_connect_timeout_ms = 10000;
 int			bedrock_max_response_bytes = 32 * 1024 * 1024;
 int			bedrock_max_attempts = 3;
+int			bedrock_credential_source = CREDENTIAL_SOURCE_AUTO;
+char	   *bedrock_role_arn = NULL;
+char	   *bedrock_external_id = NULL;
+char	   *bedrock_role_session_name = NULL;
+int			bedrock_role_duration_seconds = 3600;
+char	   *bedrock_imds_endpoint = NULL;
+bool		bedrock_imds_v1_fallback = false;
+char	   *bedrock_sts_endpoint = NULL;
+int			bedrock_credential_wait_ms = 5000;
+
+static const struct config_enum_entry credential_source_options[] = {
+	{"auto", CREDENTIAL_SOURCE_AUTO, false},
+	{"static", CREDENTIAL_SOURCE_STATIC, false},
+	{"environment", CREDENTIAL_SOURCE_ENVIRONMENT, false},
+	{"web_identity", CREDENTIAL_SOURCE_WEB_IDENTITY, false},
+	{"container", CREDENTIAL_SOURCE_CONTAINER, false},
+	{"instance", CREDENTIAL_SOURCE_INSTANCE, false},
+	{NULL, 0, false}
+};
 
 #define MASKED_SECRET "********"
 
@@ -208,6 +228,25 @@ show_session_token(void)
 	return show_secret_value(bedrock_session_token);
 }
 
+static const char *
+show_external_id(void)
+{
+	return show_secret_value(bedrock_external_id);
+}
+
+/*
+ * default_imds_endpoint
+ *		AWS_EC2_METADATA_SERVICE_ENDPOINT as the SDKs read it, else the
+ *		link-local address of the instance metadata service.
+ */
+static const char *
+default_imds_endpoint(void)
+{
+	const char *e = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+
+	return (e != NULL && e[0] != '\0') ? e : "http://169.254.169.254";
+}
+
 /*
  * bedrock_define_gucs
  *		Define every bedrock.* setting and reserve the prefix.  Called once
@@ -313,7 +352,107 @@ bedrock_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	/*
+	 * The credential chain.  These settings decide, for the whole server,
+	 * whose identity the background worker fetches, so they are PGC_SIGHUP:
+	 * set in postgresql.conf (or ALTER SYSTEM) by a superuser, and the same
+	 * in every backend and the worker.
+	 */
+	DefineCustomEnumVariable("bedrock.credential_source",
+							 "Where AWS credentials come from.",
+							 "auto tries static settings, the environment, web identity, the container endpoint and the instance role, in that order.",
+							 &bedrock_credential_source,
+							 CREDENTIAL_SOURCE_AUTO,
+							 credential_source_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.role_arn",
+							   "IAM role to assume (sts:AssumeRole) on top of the credential source.",
+							   "Empty means use the source's own identity.",
+							   &bedrock_role_arn,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_credential, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.external_id",
+							   "External id passed when assuming bedrock.role_arn.",
+							   NULL,
+							   &bedrock_external_id,
+							   "",
+							   PGC_SIGHUP,
+							   secret_flags,
+							   check_credential, NULL, show_external_id);
+
+	DefineCustomStringVariable("bedrock.role_session_name",
+							   "Session name used when assuming a role.",
+							   "Appears in CloudTrail and in the assumed-role ARN.",
+							   &bedrock_role_session_name,
+							   "bedrock_fdw",
+							   PGC_SIGHUP,
+							   0,
+							   check_credential, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.role_duration_seconds",
+							"Lifetime requested for assumed-role credentials.",
+							NULL,
+							&bedrock_role_duration_seconds,
+							3600, 900, 43200,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.imds_endpoint",
+							   "Base URL of the EC2 instance metadata service.",
+							   "Defaults to AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254.",
+							   &bedrock_imds_endpoint,
+							   default_imds_endpoint(),
+							   PGC_SIGHUP,
+							   0,
+							   check_endpoint, NULL, NULL);
+
+	DefineCustomBoolVariable("bedrock.imds_v1_fallback",
+							 "Fall back to IMDSv1 when no IMDSv2 session token can be had.",
+							 NULL,
+							 &bedrock_imds_v1_fallback,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.sts_endpoint",
+							   "Base URL of AWS STS.",
+							   "Empty means the regional endpoint https://sts.<region>.amazonaws.com.",
+							   &bedrock_sts_endpoint,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_endpoint, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.credential_wait_ms",
+							"How long a call waits for the background worker to fetch credentials.",
+							NULL,
+							&bedrock_credential_wait_ms,
+							5000, 0, 600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("bedrock");
+}
+
+/*
+ * bedrock_sts_base_url
+ *		The STS base URL without a trailing slash, palloc'd.
+ */
+char *
+bedrock_sts_base_url(void)
+{
+	if (bedrock_sts_endpoint != NULL && bedrock_sts_endpoint[0] != '\0')
+		return pstrdup(bedrock_sts_endpoint);
+	return psprintf("https://sts.%s.amazonaws.com", bedrock_region);
 }
 
 /*

@@ -38,6 +38,7 @@ static const char *const secret_settings[] = {
 	"bedrock.access_key_id",
 	"bedrock.secret_access_key",
 	"bedrock.session_token",
+	"bedrock.external_id",
 };
 
 /*

@@ -17,6 +17,13 @@ OBJS = \
 	src/sigv4.o \
 	src/sign_request.o \
 	src/credentials.o \
+	src/credential_cache.o \
+	src/credentials_worker.o \
+	src/identity.o \
+	src/imds.o \
+	src/container_credentials.o \
+	src/sts.o \
+	src/xml_util.o \
 	src/http.o \
 	src/aws_error.o \
 	src/retry.o \
@@ -41,7 +48,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # the endpoint GUCs pointing at the emulator; test/run-suites writes that
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
-	chat_cancel secrets bad_input
+	chat_cancel secrets bad_input identity
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 
@@ -54,6 +61,9 @@ ifneq ($(PGXS),)
 include $(PGXS)
 # our TAP helpers (the emulator harness) live in test/perl
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl
+# PGXS builds without dependency tracking: rebuild every object when any of
+# our headers changes, so that no object is left with a stale struct layout
+$(OBJS): $(wildcard src/*.h)
 else
 # PostgreSQL is not installed yet: only the bootstrap targets work.
 all install installcheck:

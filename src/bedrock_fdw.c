@@ -4,8 +4,9 @@
  *	  Module entry point of bedrock_fdw: the magic block and _PG_init.
  *
  * The library works loaded on demand (CREATE EXTENSION, first call) and
- * preloaded through shared_preload_libraries; _PG_init only defines the
- * settings and initialises libcurl, so both ways behave the same.
+ * preloaded through shared_preload_libraries.  Preloaded, it also sets up
+ * the shared credential cache and registers the background worker that
+ * fills it; loaded on demand, each backend fetches credentials itself.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -18,7 +19,10 @@
 
 #include "fmgr.h"
 
+#include "miscadmin.h"
+
 #include "bedrock_fdw.h"
+#include "credential_cache.h"
 #include "http.h"
 
 BEDROCK_MODULE_MAGIC();
@@ -27,8 +31,9 @@ void		_PG_init(void);
 
 /*
  * _PG_init
- *		Define the bedrock.* settings, keep their secrets out of the log, and
- *		initialise libcurl.
+ *		Define the bedrock.* settings, keep their secrets out of the log,
+ *		initialise libcurl and, when preloaded, set up the credential cache
+ *		and its worker.
  */
 void
 _PG_init(void)
@@ -36,4 +41,10 @@ _PG_init(void)
 	bedrock_define_gucs();
 	log_redact_init();
 	http_init();
+
+	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+	{
+		credential_cache_request_shmem();
+		credentials_worker_register();
+	}
 }

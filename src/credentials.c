@@ -3,11 +3,17 @@
  * credentials.c
  *	  The AWS credential chain: which access key signs a request.
  *
- * Providers are tried in the AWS SDKs' order and the first that yields
- * credentials wins.  This release has the two providers that need no
- * network: the bedrock.* settings ("static") and the server's environment
- * ("environment").  Providers that fetch temporary credentials (web
- * identity, container, instance role) slot into the same table.
+ * Providers are tried in the AWS SDKs' order (bedrock.credential_source
+ * "auto") or one is named: the bedrock.* settings ("static"), the server's
+ * environment ("environment"), a web identity token through STS
+ * ("web_identity", EKS IRSA), the container credentials endpoint
+ * ("container", ECS task roles, EKS Pod Identity) and the EC2 instance
+ * role through IMDSv2 ("instance"); optionally sts:AssumeRole on top.
+ *
+ * The first two need no network and are read on every call.  The others
+ * fetch temporary credentials, which the background worker keeps in
+ * shared memory for the whole server (credential_cache.c); without it,
+ * each backend keeps its own copy.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -24,20 +30,14 @@
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "credential_cache.h"
 #include "credentials.h"
 
 /*
- * A provider fills *out and returns true, returns false when it has
- * nothing to offer, and raises an ERROR when it is half configured.
+ * The local providers (settings, environment) fill *out and return true,
+ * return false when they have nothing to offer, and raise an ERROR when
+ * half configured.
  */
-typedef bool (*CredentialProviderFn) (AwsCredentials *out);
-
-typedef struct CredentialProvider
-{
-	const char *name;
-	CredentialProviderFn fetch;
-} CredentialProvider;
-
 /*
  * copy_credential_field
  *		Copy one credential string into its fixed-size slot, refusing one
@@ -175,31 +175,283 @@ credentials_from_environment(AwsCredentials *out)
 							getenv("AWS_SESSION_TOKEN"));
 }
 
-static const CredentialProvider credential_chain[] = {
-	{"static", credentials_from_settings},
-	{"environment", credentials_from_environment},
+/* ---- the chain ---- */
+
+static const char *const source_names[] = {
+	[CREDENTIAL_SOURCE_AUTO] = "auto",
+	[CREDENTIAL_SOURCE_STATIC] = "static",
+	[CREDENTIAL_SOURCE_ENVIRONMENT] = "environment",
+	[CREDENTIAL_SOURCE_WEB_IDENTITY] = "web_identity",
+	[CREDENTIAL_SOURCE_CONTAINER] = "container",
+	[CREDENTIAL_SOURCE_INSTANCE] = "instance",
+};
+
+/* Adapters giving the local providers the network providers' shape. */
+static CredentialFetchStatus
+fetch_from_settings(AwsCredentials *out, StringInfo error)
+{
+	return credentials_from_settings(out) ? CREDENTIALS_FETCHED : CREDENTIALS_NOT_CONFIGURED;
+}
+
+static CredentialFetchStatus
+fetch_from_environment(AwsCredentials *out, StringInfo error)
+{
+	return credentials_from_environment(out) ? CREDENTIALS_FETCHED : CREDENTIALS_NOT_CONFIGURED;
+}
+
+typedef CredentialFetchStatus (*CredentialFetchFn) (AwsCredentials *out, StringInfo error);
+
+/* The providers in the AWS SDKs' order; index = CredentialSource. */
+static const CredentialFetchFn providers[] = {
+	[CREDENTIAL_SOURCE_STATIC] = fetch_from_settings,
+	[CREDENTIAL_SOURCE_ENVIRONMENT] = fetch_from_environment,
+	[CREDENTIAL_SOURCE_WEB_IDENTITY] = sts_web_identity_credentials,
+	[CREDENTIAL_SOURCE_CONTAINER] = container_fetch_credentials,
+	[CREDENTIAL_SOURCE_INSTANCE] = imds_fetch_credentials,
 };
 
 /*
- * credentials_resolve
- *		Fill *out from the first provider of the chain that has credentials.
- *		Raises ERROR (28000) when none has, naming what was tried.
+ * fetch_base_credentials
+ *		Run the provider bedrock.credential_source names, or for "auto" each
+ *		in turn until one delivers.  On failure error lists what every
+ *		provider that applies said.
  */
-void
-credentials_resolve(AwsCredentials *out)
+static CredentialFetchStatus
+fetch_base_credentials(AwsCredentials *out, StringInfo error)
 {
+	int			first = bedrock_credential_source;
+	int			last = bedrock_credential_source;
+	bool		any_applied = false;
+	StringInfoData why;
 	int			i;
 
-	for (i = 0; i < lengthof(credential_chain); i++)
+	if (bedrock_credential_source == CREDENTIAL_SOURCE_AUTO)
 	{
-		if (credential_chain[i].fetch(out))
-			return;
+		first = CREDENTIAL_SOURCE_STATIC;
+		last = CREDENTIAL_SOURCE_INSTANCE;
+	}
+	initStringInfo(&why);
+	for (i = first; i <= last; i++)
+	{
+		CredentialFetchStatus st;
+
+		resetStringInfo(&why);
+		st = providers[i](out, &why);
+		if (st == CREDENTIALS_FETCHED)
+			return st;
+		if (st == CREDENTIALS_FAILED)
+		{
+			any_applied = true;
+			appendStringInfo(error, "%s%s: %s", error->len > 0 ? "; " : "",
+							 source_names[i], why.data);
+		}
+	}
+	if (!any_applied)
+		appendStringInfo(error, "no credentials in %s",
+						 bedrock_credential_source == CREDENTIAL_SOURCE_AUTO
+						 ? "the settings, the environment, a web identity token file or a container credentials endpoint, and no instance role"
+						 : source_names[bedrock_credential_source]);
+	return CREDENTIALS_FAILED;
+}
+
+/*
+ * credentials_fetch
+ *		The whole chain, network providers and sts:AssumeRole included: what
+ *		the background worker (or, without it, each backend) runs to fetch
+ *		credentials.  Returns CREDENTIALS_FETCHED or CREDENTIALS_FAILED with
+ *		the reason in error.
+ */
+CredentialFetchStatus
+credentials_fetch(AwsCredentials *out, StringInfo error)
+{
+	AwsCredentials base;
+	CredentialFetchStatus st;
+
+	st = fetch_base_credentials(&base, error);
+	if (st != CREDENTIALS_FETCHED)
+		return CREDENTIALS_FAILED;
+	if (base.expiration != 0 && base.expiration <= GetCurrentTimestamp())
+	{
+		appendStringInfo(error, "%s returned credentials that expired at %s",
+						 base.source, timestamptz_to_str(base.expiration));
+		credentials_wipe(&base);
+		return CREDENTIALS_FAILED;
+	}
+	if (bedrock_role_arn == NULL || bedrock_role_arn[0] == '\0')
+	{
+		memcpy(out, &base, sizeof(AwsCredentials));
+		credentials_wipe(&base);
+		return CREDENTIALS_FETCHED;
+	}
+	st = sts_assume_role(&base, out, error);
+	credentials_wipe(&base);
+	return st == CREDENTIALS_FETCHED ? st : CREDENTIALS_FAILED;
+}
+
+/*
+ * credentials_refresh_time
+ *		When credentials fetched at fetched_at should be replaced: before
+ *		expiry by 15 minutes or half their lifetime, whichever is less (the
+ *		SDKs refresh 5 to 15 minutes early; short-lived credentials need a
+ *		proportionate margin).  0 for credentials that do not expire.
+ */
+TimestampTz
+credentials_refresh_time(const AwsCredentials *creds, TimestampTz fetched_at)
+{
+	int64		lifetime;
+	int64		margin;
+
+	if (creds->expiration == 0)
+		return 0;
+	lifetime = creds->expiration - fetched_at;
+	margin = Min((int64) 15 * 60 * USECS_PER_SEC, lifetime / 2);
+	return creds->expiration - Max(margin, 0);
+}
+
+/*
+ * Without shared_preload_libraries each backend runs the chain itself and
+ * keeps the result here, refreshing it on the same schedule the worker
+ * would.
+ */
+static AwsCredentials private_cache;
+static TimestampTz private_fetched_at = 0;
+static bool private_notice_sent = false;
+
+static void
+resolve_privately(AwsCredentials *out)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	StringInfoData error;
+	bool		have = private_fetched_at != 0;
+	bool		still_valid = have && (private_cache.expiration == 0 ||
+									   private_cache.expiration > now);
+
+	if (have && (private_cache.expiration == 0 ||
+				 now < credentials_refresh_time(&private_cache, private_fetched_at)))
+	{
+		memcpy(out, &private_cache, sizeof(AwsCredentials));
+		return;
+	}
+
+	if (!private_notice_sent)
+	{
+		ereport(NOTICE,
+				(errmsg("bedrock_fdw is not in shared_preload_libraries: this backend fetches and caches AWS credentials itself"),
+				 errhint("Preload the library so that one background worker fetches credentials for the whole server.")));
+		private_notice_sent = true;
+	}
+
+	initStringInfo(&error);
+	if (credentials_fetch(out, &error) == CREDENTIALS_FETCHED)
+	{
+		memcpy(&private_cache, out, sizeof(AwsCredentials));
+		private_fetched_at = now;
+		return;
+	}
+	if (still_valid)
+	{
+		/* static stability: keep using what still works */
+		memcpy(out, &private_cache, sizeof(AwsCredentials));
+		return;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("no AWS credentials found"),
-			 errdetail("Neither the bedrock.access_key_id and bedrock.secret_access_key settings nor the server's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables are set."),
-			 errhint("Set bedrock.access_key_id and bedrock.secret_access_key in postgresql.conf, or start the server with the AWS environment variables.")));
+			 errdetail("%s.", error.data),
+			 errhint("Set bedrock.credential_source and the settings or environment of that source; see the README's section on credentials.")));
+}
+
+/*
+ * credentials_resolve
+ *		The credentials that sign the next request.
+ *
+ * Static settings and the environment are read directly (no fetch, no
+ * worker) unless a role is to be assumed on top of them.  Everything else
+ * comes from the worker's shared cache when the library is preloaded, or
+ * from this backend's private cache otherwise.  Raises ERROR (28000) when
+ * there are none.
+ */
+void
+credentials_resolve(AwsCredentials *out)
+{
+	int			source = bedrock_credential_source;
+	bool		assume_role = bedrock_role_arn != NULL && bedrock_role_arn[0] != '\0';
+
+	if (!assume_role)
+	{
+		if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_STATIC) &&
+			credentials_from_settings(out))
+			return;
+		if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_ENVIRONMENT) &&
+			credentials_from_environment(out))
+			return;
+		if (source == CREDENTIAL_SOURCE_STATIC || source == CREDENTIAL_SOURCE_ENVIRONMENT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("no AWS credentials found"),
+					 errdetail("bedrock.credential_source is \"%s\", and %s.", source_names[source],
+							   source == CREDENTIAL_SOURCE_STATIC
+							   ? "bedrock.access_key_id and bedrock.secret_access_key are not set"
+							   : "the server's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"),
+					 errhint("Set them, or choose another bedrock.credential_source.")));
+	}
+
+	if (credential_cache_available())
+	{
+		StringInfoData error;
+		uint64		generation;
+
+		initStringInfo(&error);
+		if (!credential_cache_get(out, &generation, &error))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("no valid AWS credentials"),
+					 errdetail("%s.", error.data),
+					 errhint("SELECT * FROM bedrock.credentials shows the state of the credential worker.")));
+		return;
+	}
+	resolve_privately(out);
+}
+
+/*
+ * credentials_private_status
+ *		This backend's private cache, in the shape of the shared one's
+ *		status (for bedrock.credentials without the worker).
+ */
+void
+credentials_private_status(CredentialCacheStatus *status)
+{
+	memset(status, 0, sizeof(*status));
+	status->shared = false;
+	status->have_credentials = private_fetched_at != 0;
+	if (status->have_credentials)
+	{
+		strlcpy(status->source, private_cache.source, sizeof(status->source));
+		strlcpy(status->access_key_id, private_cache.access_key_id,
+				sizeof(status->access_key_id));
+		status->expiration = private_cache.expiration;
+		status->last_refresh = private_fetched_at;
+		status->last_attempt = private_fetched_at;
+		status->refresh_count = 1;
+	}
+}
+
+/*
+ * credentials_report_rejected
+ *		Bedrock refused these credentials as expired or invalid: make sure
+ *		the next resolve fetches new ones instead of reusing them.
+ */
+void
+credentials_report_rejected(const AwsCredentials *creds)
+{
+	if (creds->generation != 0 && credential_cache_available())
+		credential_cache_report_rejected(creds->generation);
+	else if (private_fetched_at != 0 &&
+			 strcmp(private_cache.access_key_id, creds->access_key_id) == 0)
+	{
+		explicit_bzero(&private_cache, sizeof(private_cache));
+		private_fetched_at = 0;
+	}
 }
 
 /*

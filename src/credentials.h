@@ -32,6 +32,7 @@ typedef struct AwsCredentials
 	char		session_token[AWS_SESSION_TOKEN_MAXLEN + 1];	/* "" if none */
 	TimestampTz expiration;		/* 0 when the credentials do not expire */
 	char		source[AWS_CREDENTIAL_SOURCE_MAXLEN];	/* "static", ... */
+	uint64		generation;		/* shared cache generation, 0 if not cached */
 } AwsCredentials;
 
 /* bedrock.credential_source */
@@ -63,6 +64,11 @@ typedef struct StsIdentity
 
 /* in credentials.c */
 extern void credentials_resolve(AwsCredentials *out);
+extern void credentials_report_rejected(const AwsCredentials *creds);
+extern CredentialFetchStatus credentials_fetch(AwsCredentials *out,
+											   StringInfo error);
+extern TimestampTz credentials_refresh_time(const AwsCredentials *creds,
+											TimestampTz fetched_at);
 extern void credentials_wipe(AwsCredentials *creds);
 extern bool aws_parse_timestamp(const char *s, TimestampTz *out);
 extern void credentials_fill(AwsCredentials *out, const char *source,
@@ -77,6 +83,26 @@ extern void credentials_fill(AwsCredentials *out, const char *source,
  * interrupts and internal failures, so that the background worker keeps
  * serving what it has when a credential service blips.
  */
+
+/* in container_credentials.c: helpers shared by the network providers */
+extern CredentialFetchStatus credentials_fill_fetched(AwsCredentials *out,
+													  const char *source,
+													  const char *service,
+													  const char *access_key_id,
+													  const char *secret_access_key,
+													  const char *session_token,
+													  const char *expiration,
+													  StringInfo error);
+extern CredentialFetchStatus credentials_from_json(const char *body, size_t len,
+												   const char *source,
+												   const char *service,
+												   AwsCredentials *out,
+												   StringInfo error);
+extern char *credentials_read_token_file(const char *path, const char *what,
+										 StringInfo error);
+extern void credentials_append_remote_text(StringInfo buf, const char *text);
+extern bool credentials_split_url(const char *url, char **scheme, char **host,
+								  char **port);
 
 /* in imds.c: EC2 instance role through IMDSv2 (bedrock.imds_endpoint) */
 extern CredentialFetchStatus imds_fetch_credentials(AwsCredentials *out,

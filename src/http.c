@@ -364,6 +364,17 @@ abort_transfers(SubTransactionId subxact)
 	}
 }
 
+/*
+ * http_abort_all
+ *		Release every transfer in flight; for processes without
+ *		transactions (the background worker) after an ERROR.
+ */
+void
+http_abort_all(void)
+{
+	abort_transfers(InvalidSubTransactionId);
+}
+
 static void
 http_xact_callback(XactEvent event, void *arg)
 {

@@ -73,5 +73,6 @@ extern int	http_transfers_in_flight(void);
 extern const char *http_response_header(const HttpResponse *resp,
 										const char *name);
 extern void http_sleep_ms(long ms);
+extern void http_abort_all(void);
 
 #endif							/* BEDROCK_HTTP_H */

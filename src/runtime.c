@@ -207,6 +207,10 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 
 	sigv4_sign(&req, &params, &sig);
 
+	strlcpy(call->credential_source, creds.source, sizeof(call->credential_source));
+	strlcpy(call->access_key_id, creds.access_key_id, sizeof(call->access_key_id));
+	call->credential_generation = creds.generation;
+
 	lines = lappend(lines, psprintf("Host: %s", ep->host_header));
 	lines = lappend(lines, pstrdup("Content-Type: application/json"));
 	lines = lappend(lines, pstrdup("Accept: application/json"));
@@ -219,6 +223,26 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 
 	credentials_wipe(&creds);
 	return lines;
+}
+
+/*
+ * fetched_credentials_rejected
+ *		True when Bedrock refused temporary credentials that the chain
+ *		fetched (not the static settings or the environment, which fresh
+ *		fetching cannot change) as expired or unknown.
+ */
+static bool
+fetched_credentials_rejected(const BedrockCall *call)
+{
+	const char *code = call->error.code;
+
+	if (strcmp(call->credential_source, "static") == 0 ||
+		strcmp(call->credential_source, "environment") == 0)
+		return false;
+	return strcmp(code, "ExpiredTokenException") == 0 ||
+		strcmp(code, "ExpiredToken") == 0 ||
+		strcmp(code, "UnrecognizedClientException") == 0 ||
+		strcmp(code, "InvalidClientTokenId") == 0;
 }
 
 /*
@@ -252,6 +276,7 @@ bedrock_runtime_call(BedrockCall *call)
 	call->ok = false;
 	call->attempts = 0;
 	call->throttled_attempts = 0;
+	call->credentials_refreshed = false;
 	INSTR_TIME_SET_CURRENT(start);
 
 	for (;;)
@@ -289,6 +314,18 @@ bedrock_runtime_call(BedrockCall *call)
 			aws_error_from_response(&call->response, &call->error);
 		else
 			aws_error_from_transport(&call->response, call->timeout_ms, &call->error);
+
+		if (!call->credentials_refreshed && fetched_credentials_rejected(call))
+		{
+			AwsCredentials used = {0};
+
+			/* fetch new credentials (bounded wait) and try once more */
+			used.generation = call->credential_generation;
+			strlcpy(used.access_key_id, call->access_key_id, sizeof(used.access_key_id));
+			credentials_report_rejected(&used);
+			call->credentials_refreshed = true;
+			continue;
+		}
 
 		rc = retry_classify(&call->error);
 		if (rc == RETRY_THROTTLING)

@@ -14,6 +14,7 @@
 #define BEDROCK_RUNTIME_H
 
 #include "aws_error.h"
+#include "credentials.h"
 #include "http.h"
 
 typedef struct BedrockCall
@@ -34,6 +35,12 @@ typedef struct BedrockCall
 	int			attempts;
 	int			throttled_attempts;
 	double		latency_ms;		/* wall time, all attempts and backoff */
+	bool		credentials_refreshed;	/* retried once with new credentials */
+
+	/* who signed the last attempt (no secrets) */
+	char		credential_source[AWS_CREDENTIAL_SOURCE_MAXLEN];
+	char		access_key_id[AWS_ACCESS_KEY_ID_MAXLEN + 1];
+	uint64		credential_generation;
 } BedrockCall;
 
 /* in runtime.c */

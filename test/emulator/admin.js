@@ -2,7 +2,7 @@
 'use strict';
 // Admin CLI for the emulator, for shell scripts and psql "\!" lines.
 // Prints NOTHING on success (exit 0), except the commands that exist to print
-// (stats, stat, faults, credentials-list, clock-get). On failure: a message on stderr, exit 1.
+// (stats, stat, faults, services without an argument). On failure: a message on stderr, exit 1.
 //
 // node admin.js [--host H] [--port N | --port-file F] <command> [args]
 //   fault '<json>'          add a fault (object or array)            POST   /_emulator/faults
@@ -14,6 +14,11 @@
 //   credentials '<json>'    add/replace a key or a bearer API key    POST   /_emulator/credentials
 //   credentials-reset       restore the default credentials          DELETE /_emulator/credentials
 //   clock <seconds>         shift the emulator's clock               POST   /_emulator/clock
+//   services '<json>'       configure IMDS / container / STS         POST   /_emulator/credential-services
+//                           (partial: '{"imds":{"lifetimeSeconds":60}}'); without an argument: print the config
+//   role '<json>'           add an assumable role {"arn","externalId"?,"account"?}   POST /_emulator/roles
+//   web-identity-token T    register a web identity token (T, or '{"token":…,"subject":…}')
+//                                                                    POST   /_emulator/web-identity-tokens
 //   wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET
 // Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.
 
@@ -199,6 +204,19 @@ async function main() {
       await call(o, 'POST', '/_emulator/clock', { offsetSeconds: s });
       return;
     }
+    case 'services':
+      if (args[0] === undefined) process.stdout.write(`${JSON.stringify(await call(o, 'GET', '/_emulator/credential-services'), null, 2)}\n`);
+      else await call(o, 'POST', '/_emulator/credential-services', parseJsonArg(args[0], 'services'));
+      return;
+    case 'role':
+      await call(o, 'POST', '/_emulator/roles', parseJsonArg(args[0], 'role'));
+      return;
+    case 'web-identity-token': {
+      if (args[0] === undefined || args[0] === '') fail('web-identity-token needs a token or a JSON object');
+      const spec = args[0].trim().startsWith('{') ? parseJsonArg(args[0], 'web-identity-token') : { token: args[0] };
+      await call(o, 'POST', '/_emulator/web-identity-tokens', spec);
+      return;
+    }
     case 'wait-ready': {
       const s = args[0] === undefined ? 10 : Number(args[0]);
       if (!Number.isFinite(s) || s <= 0) fail('wait-ready takes a positive number of seconds');
@@ -206,7 +224,7 @@ async function main() {
       return;
     }
     case undefined:
-      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, wait-ready)');
+      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, web-identity-token, wait-ready)');
       return;
     default:
       fail(`unknown command ${cmd}`);

@@ -5,17 +5,21 @@ const http = require('http');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
 const { CredentialStore } = require('./credentials');
-const { verifyRequest, splitTarget } = require('./sigv4');
+const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
 const { handleInvoke, handleCountTokens } = require('./invoke');
 const { FaultQueue, TYPES: FAULT_TYPES } = require('./faults');
+const { CredentialServices, imdsPage, containerError } = require('./credservices');
+const sts = require('./sts');
 
 const DEFAULT_MAX_BODY = 30 * 1024 * 1024;
 const ADMIN_MAX_BODY = 1024 * 1024;
 const LAST_N = 50;
 const REJECT_REASONS = ['missing', 'incomplete', 'unknown_key', 'expired', 'scope', 'skew', 'mismatch', 'bearer'];
-const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown'];
+const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts'];
+const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts']);
+const FETCH_NAMES = ['imdsToken', 'imdsRole', 'imdsCredentials', 'container', 'assumeRole', 'assumeRoleWithWebIdentity', 'getCallerIdentity'];
 
 const MODEL_OPS = {
   converse: 'converse',
@@ -64,6 +68,8 @@ function zeroStats() {
   for (const r of REJECT_REASONS) rejected[r] = 0;
   const faults = {};
   for (const t of FAULT_TYPES) faults[t] = 0;
+  const credentialFetches = {};
+  for (const f of FETCH_NAMES) credentialFetches[f] = 0;
   return {
     requests,
     responses: {},
@@ -73,6 +79,8 @@ function zeroStats() {
     connectionsAccepted: 0,
     models: {},
     tokens: { input: 0, output: 0 },
+    credentialFetches, // successful (200) credential-service responses, by kind
+    issuedCredentials: 0, // temporary credentials issued by STS, IMDS and the container endpoint
     last: [],
   };
 }
@@ -113,6 +121,10 @@ class Emulator {
     this.maxBodyBytes = opts.maxBodyBytes || DEFAULT_MAX_BODY;
     this.log = opts.log || ((line) => process.stdout.write(`${line}\n`));
     this.store = new CredentialStore();
+    this.store.onIssue = () => {
+      this.stats.issuedCredentials += 1;
+    };
+    this.services = new CredentialServices({ store: this.store, now: () => this.now(), region: this.region });
     this.faults = new FaultQueue();
     this.clockOffsetMs = 0;
     this.stats = zeroStats();
@@ -228,7 +240,7 @@ class Emulator {
       return;
     }
 
-    const route = classify(req.method, path);
+    const route = this.services.classify(req.method, path, req.headers['content-type'], query) || classify(req.method, path);
     const st = this.stats;
     st.requests.total += 1;
     st.requests[route.name] += 1;
@@ -254,6 +266,8 @@ class Emulator {
       fault: null,
       bodyBytes: 0,
       ms: 0,
+      action: null, // STS Action
+      issuedAccessKeyId: null, // key id of the credentials a credential route handed out (never the secret)
     };
     const finish = (response, extra = {}) => {
       summary.status = extra.status !== undefined ? extra.status : response.status;
@@ -266,9 +280,9 @@ class Emulator {
       if (!this.quiet) {
         this.log(
           `${summary.time} ${summary.method} ${summary.path} ${summary.status} ${summary.ms}ms route=${summary.route}` +
-            `${summary.model ? ` model=${summary.model}` : ''} auth=${summary.auth || '-'}` +
+            `${summary.model ? ` model=${summary.model}` : ''}${summary.action ? ` action=${summary.action}` : ''} auth=${summary.auth || '-'}` +
             `${summary.accessKeyId ? ` key=${summary.accessKeyId}` : ''}${summary.fault ? ` fault=${summary.fault}` : ''}` +
-            `${summary.errorCode ? ` error=${summary.errorCode}` : ''}`,
+            `${summary.errorCode ? ` error=${summary.errorCode}` : ''}${summary.issuedAccessKeyId ? ` issued=${summary.issuedAccessKeyId}` : ''}`,
         );
       }
     };
@@ -286,6 +300,11 @@ class Emulator {
     }
     const body = b.body;
     summary.bodyBytes = body.length;
+
+    if (CREDENTIAL_ROUTES.has(route.name)) {
+      await this.serveCredentialRoute(req, res, { route, path, query, body, requestId, summary, finish });
+      return;
+    }
 
     // --- authentication ---
     const v = await verifyRequest({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body }, { store: this.store, region: this.region, now: this.now() });
@@ -320,56 +339,24 @@ class Emulator {
     if (fault) {
       st.faults[fault.type] += 1;
       summary.fault = fault.type;
-      switch (fault.type) {
-        case 'latency':
-          await sleep(fault.ms);
-          if (res.destroyed || req.socket.destroyed) {
-            finish(null, { status: 0 });
-            return;
-          }
-          break;
-        case 'throttle': {
-          const r = awsError('ThrottlingException', fault.message ? { message: fault.message } : {});
-          finish(r);
-          this.send(req, res, r, { requestId });
-          return;
+      const makeError = (f) => {
+        if (f.type === 'throttle') return awsError('ThrottlingException', f.message ? { message: f.message } : {});
+        const extra = {};
+        if (f.code === 'ModelErrorException' || f.originalStatusCode != null) {
+          extra.originalStatusCode = f.originalStatusCode ?? 500;
+          extra.resourceName = f.resourceName ?? (resolved && resolved.ok ? models.modelArn(this.region, resolved.model.id) : route.modelIdentifier || '');
         }
-        case 'error': {
-          const extra = {};
-          if (fault.code === 'ModelErrorException' || fault.originalStatusCode != null) {
-            extra.originalStatusCode = fault.originalStatusCode ?? 500;
-            extra.resourceName =
-              fault.resourceName ?? (resolved && resolved.ok ? models.modelArn(this.region, resolved.model.id) : route.modelIdentifier || '');
-          }
-          if (fault.originalMessage != null) extra.originalMessage = fault.originalMessage;
-          const r = awsError(fault.code, {
-            status: fault.status || undefined,
-            message: fault.message ?? undefined,
-            ns: fault.namespace === 'coral' ? NS_CORAL : fault.namespace === 'bedrock' ? NS_BEDROCK : undefined,
-            extra: Object.keys(extra).length ? extra : undefined,
-          });
-          finish(r);
-          this.send(req, res, r, { requestId });
-          return;
-        }
-        case 'status_only': {
-          const text = fault.body ?? `<html>\r\n<head><title>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</title></head>\r\n<body>\r\n<center><h1>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</h1></center>\r\n</body>\r\n</html>\r\n`;
-          const r = { status: fault.status, headers: { 'Content-Type': fault.contentType }, body: Buffer.from(text) };
-          finish(r);
-          this.send(req, res, r, { requestId, noRequestId: true });
-          return;
-        }
-        case 'reset':
-          finish(null, { status: 0 });
-          if (fault.mode === 'rst' && typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
-          else req.socket.destroy();
-          return;
-        case 'skew_date':
-          dateShiftMs = fault.seconds * 1000;
-          break;
-        default:
-          break; // truncate / malformed / slow_body act on the real response below
-      }
+        if (f.originalMessage != null) extra.originalMessage = f.originalMessage;
+        return awsError(f.code, {
+          status: f.status || undefined,
+          message: f.message ?? undefined,
+          ns: f.namespace === 'coral' ? NS_CORAL : f.namespace === 'bedrock' ? NS_BEDROCK : undefined,
+          extra: Object.keys(extra).length ? extra : undefined,
+        });
+      };
+      const pre = await this.preFault(fault, req, res, { finish, requestId, makeError });
+      if (pre.done) return;
+      dateShiftMs = pre.dateShiftMs;
     }
 
     // --- the operation itself ---
@@ -404,26 +391,153 @@ class Emulator {
       st.tokens.output += response.meta.outputTokens || 0;
     }
 
+    this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs });
+  }
+
+  /**
+   * Act on a fault before the operation runs. ctx: {finish, requestId, makeError(fault) (throttle
+   * and error faults in the route's protocol), noRequestId}. Returns {done: true} when the
+   * response was already sent (or the connection dropped), else {dateShiftMs}.
+   */
+  async preFault(fault, req, res, { finish, requestId, makeError, noRequestId = false }) {
+    switch (fault.type) {
+      case 'latency':
+        await sleep(fault.ms);
+        if (res.destroyed || req.socket.destroyed) {
+          finish(null, { status: 0 });
+          return { done: true };
+        }
+        return { dateShiftMs: 0 };
+      case 'throttle':
+      case 'error': {
+        const r = makeError(fault);
+        finish(r);
+        this.send(req, res, r, { requestId, noRequestId });
+        return { done: true };
+      }
+      case 'status_only': {
+        const text = fault.body ?? `<html>\r\n<head><title>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</title></head>\r\n<body>\r\n<center><h1>${fault.status} ${http.STATUS_CODES[fault.status] || 'Error'}</h1></center>\r\n</body>\r\n</html>\r\n`;
+        const r = { status: fault.status, headers: { 'Content-Type': fault.contentType }, body: Buffer.from(text) };
+        finish(r);
+        this.send(req, res, r, { requestId, noRequestId: true });
+        return { done: true };
+      }
+      case 'reset':
+        finish(null, { status: 0 });
+        this.dropConnection(req, fault.mode);
+        return { done: true };
+      case 'skew_date':
+        return { dateShiftMs: fault.seconds * 1000 };
+      default:
+        return { dateShiftMs: 0 }; // truncate / malformed / slow_body act on the real response (deliver)
+    }
+  }
+
+  /** Close the connection without a response: RST (default) or FIN. */
+  dropConnection(req, mode = 'rst') {
+    if (mode === 'rst' && typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
+    else req.socket.destroy();
+  }
+
+  /** Send the real response, through a truncate / malformed / slow_body fault if one fired. */
+  deliver(req, res, response, fault, { finish, requestId, dateShiftMs = 0, noRequestId = false, keepContentType = false }) {
+    const opts = { requestId, dateShiftMs, noRequestId };
     if (fault && fault.type === 'truncate') {
       finish(response);
-      this.sendTruncated(req, res, response, fault, { requestId, dateShiftMs });
+      this.sendTruncated(req, res, response, fault, opts);
       return;
     }
     if (fault && fault.type === 'malformed') {
       const full = response.body.toString('utf8');
       const text = fault.body ?? (full.length > 1 ? full.slice(0, Math.floor(full.length / 2)) : '{');
-      response = { status: 200, headers: { 'Content-Type': 'application/json' }, body: Buffer.from(text) };
-      finish(response);
-      this.send(req, res, response, { requestId, dateShiftMs });
+      const contentType = keepContentType ? response.headers['Content-Type'] || 'application/json' : 'application/json';
+      const r = { status: 200, headers: { 'Content-Type': contentType }, body: Buffer.from(text) };
+      finish(r);
+      this.send(req, res, r, opts);
       return;
     }
     if (fault && fault.type === 'slow_body') {
       finish(response);
-      this.sendSlow(req, res, response, fault, { requestId, dateShiftMs });
+      this.sendSlow(req, res, response, fault, opts);
       return;
     }
     finish(response);
-    this.send(req, res, response, { requestId, dateShiftMs });
+    this.send(req, res, response, opts);
+  }
+
+  /**
+   * IMDS, container credentials and STS. Faults apply only when they name the route explicitly.
+   * A disabled service resets the connection at once (a dead endpoint).
+   */
+  async serveCredentialRoute(req, res, { route, path, query, body, requestId, summary, finish }) {
+    const st = this.stats;
+    const svc = this.services;
+    const noRequestId = route.name !== 'sts';
+    if (!svc.enabled(route.name)) {
+      finish({ status: 0, errorCode: 'ServiceDown' });
+      this.dropConnection(req, 'rst');
+      return;
+    }
+    const headers = collectHeaders(req.rawHeaders);
+    let params = null;
+    let caller = null;
+    if (route.name === 'sts') {
+      params = sts.parseParams(body, headers['content-type'], query);
+      summary.action = typeof params.Action === 'string' ? params.Action.slice(0, 64) : null;
+      if (params.Action === 'AssumeRoleWithWebIdentity') {
+        summary.auth = 'none'; // unsigned operation (an Authorization header is ignored)
+      } else {
+        const v = await verifyRequest(
+          { method: req.method, url: req.url, rawHeaders: req.rawHeaders, body },
+          { store: this.store, region: this.region, now: this.now(), service: 'sts', allowBearer: false },
+        );
+        if (v.auth) {
+          summary.auth = v.auth.scheme;
+          summary.accessKeyId = v.auth.accessKeyId;
+          summary.sessionToken = v.auth.sessionToken;
+        }
+        if (!v.ok) {
+          st.rejected[v.reason] += 1;
+          const r = sts.stsAuthError(v, requestId);
+          finish(r);
+          this.send(req, res, r, { requestId });
+          return;
+        }
+        caller = v.key;
+      }
+      const bad = sts.checkVersion(params, requestId);
+      if (bad) {
+        finish(bad);
+        this.send(req, res, bad, { requestId });
+        return;
+      }
+    }
+
+    const fault = this.faults.take({ route: route.name, modelIds: new Set() });
+    let dateShiftMs = 0;
+    if (fault) {
+      st.faults[fault.type] += 1;
+      summary.fault = fault.type;
+      const makeError = (f) => {
+        if (route.name === 'sts') {
+          return f.type === 'throttle' ? sts.stsError('Throttling', { message: f.message ?? undefined, requestId }) : sts.stsError(f.code, { status: f.status || undefined, message: f.message ?? undefined, requestId });
+        }
+        if (route.name === 'imds') return imdsPage(f.type === 'throttle' ? 429 : f.status || 500);
+        return f.type === 'throttle' ? containerError(429, 'ThrottlingException', f.message ?? 'Rate exceeded') : containerError(f.status || 500, f.code, f.message ?? 'Injected error');
+      };
+      const pre = await this.preFault(fault, req, res, { finish, requestId, makeError, noRequestId });
+      if (pre.done) return;
+      dateShiftMs = pre.dateShiftMs;
+    }
+
+    let response;
+    if (route.name === 'sts') response = sts.handleSts({ svc, params, caller, requestId });
+    else if (route.name === 'imds') response = svc.imds(req.method, path, headers);
+    else response = svc.container(req.method, headers);
+    const meta = response.meta || {};
+    if (response.status === 200 && meta.fetch) st.credentialFetches[meta.fetch] += 1;
+    if (meta.issued) summary.issuedAccessKeyId = meta.issued.accessKeyId;
+    this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs, noRequestId, keepContentType: true });
   }
 
   headersFor(response, { requestId, dateShiftMs = 0, noRequestId = false, close = false }) {
@@ -525,7 +639,36 @@ class Emulator {
             this.resetStats();
             this.faults.clear();
             this.clockOffsetMs = 0;
+            this.services.reset();
             return json(200, { ok: true });
+          }
+          break;
+        case '/_emulator/credential-services':
+          if (m === 'GET') return json(200, this.services.publicConfig());
+          if (m === 'POST') {
+            if (payload === null) return bad('POST /_emulator/credential-services needs a JSON object');
+            this.services.configure(payload);
+            return json(200, this.services.publicConfig());
+          }
+          if (m === 'DELETE') {
+            this.services.reset();
+            return json(200, this.services.publicConfig());
+          }
+          break;
+        case '/_emulator/roles':
+          if (m === 'GET') return json(200, { roles: this.services.listRoles() });
+          if (m === 'POST') {
+            if (payload === null) return bad('POST /_emulator/roles needs {"arn", "externalId"?, "account"?} or an array of them');
+            const added = this.services.addRoles(payload);
+            return json(200, { added, roles: this.services.listRoles().length });
+          }
+          break;
+        case '/_emulator/web-identity-tokens':
+          if (m === 'GET') return json(200, { tokens: this.services.webTokens.size });
+          if (m === 'POST') {
+            if (payload === null) return bad('POST /_emulator/web-identity-tokens needs {"token", "subject"?, "audience"?, "provider"?, "expiration"?}');
+            this.services.addWebToken(payload);
+            return json(200, { ok: true, tokens: this.services.webTokens.size });
           }
           break;
         case '/_emulator/faults':
@@ -573,4 +716,4 @@ function createEmulator(opts) {
   return new Emulator(opts);
 }
 
-module.exports = { Emulator, createEmulator, isLoopbackAddress, classify, redactTarget, REJECT_REASONS, ROUTE_NAMES };
+module.exports = { Emulator, createEmulator, isLoopbackAddress, classify, redactTarget, REJECT_REASONS, ROUTE_NAMES, FETCH_NAMES };

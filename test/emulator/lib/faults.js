@@ -4,9 +4,12 @@
 // matches). See README for the JSON shape.
 
 const { CODES } = require('./errors');
+const { STS_CODES } = require('./sts');
 
 const TYPES = ['latency', 'throttle', 'error', 'reset', 'truncate', 'malformed', 'slow_body', 'skew_date', 'status_only'];
-const ROUTES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown'];
+const ROUTES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts'];
+// credential-service routes: a fault reaches them only when its "route" names them (route null = any Bedrock route)
+const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts']);
 
 function isInt(v) {
   return typeof v === 'number' && Number.isInteger(v);
@@ -52,7 +55,9 @@ function normalizeFault(spec, id) {
     case 'error': {
       if (typeof spec.code !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(spec.code)) throw new Error('error fault needs a "code" (e.g. "InternalServerException")');
       f.code = spec.code;
-      if (spec.status == null && !CODES[spec.code]) throw new Error(`unknown code ${spec.code}: give "status" too`);
+      // default statuses: Bedrock codes (errors.js); STS codes (sts.js) for route "sts"; 500 for imds/container
+      const known = f.route === 'sts' ? STS_CODES[spec.code] : f.route === 'imds' || f.route === 'container' ? true : CODES[spec.code];
+      if (spec.status == null && !known) throw new Error(`unknown code ${spec.code}: give "status" too`);
       f.status = spec.status == null ? null : num('status', 0, 100);
       if (f.status !== null && (!isInt(f.status) || f.status > 599)) throw new Error('status must be an integer HTTP status');
       f.message = optStr('message');
@@ -126,6 +131,7 @@ class FaultQueue {
     for (let i = 0; i < this.items.length; i++) {
       const f = this.items[i];
       if (f.route !== null && f.route !== req.route) continue;
+      if (f.route === null && CREDENTIAL_ROUTES.has(req.route)) continue;
       if (f.model !== null && !(req.modelIds && req.modelIds.has(f.model))) continue;
       if (f.after > 0) {
         f.after -= 1;

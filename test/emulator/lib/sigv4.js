@@ -8,7 +8,7 @@
 const crypto = require('crypto');
 const { SignatureV4 } = require('@smithy/signature-v4');
 const { Hash } = require('@smithy/hash-node');
-const { awsError, NS_CORAL } = require('./errors');
+const { awsError, NS_CORAL, CODES } = require('./errors');
 
 const SERVICE = 'bedrock';
 const SKEW_MS = 5 * 60 * 1000;
@@ -123,17 +123,19 @@ function constantTimeEqual(a, b) {
   return crypto.timingSafeEqual(ba, bb);
 }
 
+/** A rejection: the Bedrock (JSON) response, plus code and message so other protocols (STS XML) can map it. */
 function reject(reason, code, message, opts = {}) {
-  return { ok: false, reason, response: awsError(code, { ...opts, ...(message != null ? { message } : {}) }) };
+  const msg = message != null ? message : CODES[code] ? CODES[code][2] : code;
+  return { ok: false, reason, code, message: msg, response: awsError(code, { ...opts, ...(message != null ? { message } : {}) }) };
 }
 
 /**
  * Compute the signature the official signer produces for the given request parts.
  * req: {method, path (raw, percent-encoded), query (decoded map), headers (lower-case, only signed), body}
  */
-async function computeSignature(req, { accessKeyId, secretAccessKey, region, signingDate, signedHeaders }) {
+async function computeSignature(req, { accessKeyId, secretAccessKey, region, signingDate, signedHeaders, service = SERVICE }) {
   const signer = new SignatureV4({
-    service: SERVICE,
+    service,
     region,
     credentials: { accessKeyId, secretAccessKey }, // token (if any) is already among the signed headers
     sha256: Sha256,
@@ -161,19 +163,20 @@ async function computeSignature(req, { accessKeyId, secretAccessKey, region, sig
 /**
  * Verify one request.
  * req: {method, url (raw target), rawHeaders, body (Buffer)}
- * ctx: {store (CredentialStore), region, now (ms)}
- * Returns {ok:true, auth:{scheme, accessKeyId, sessionToken}} or {ok:false, reason, response, auth}.
+ * ctx: {store (CredentialStore), region, now (ms), service (default 'bedrock'), allowBearer (default true)}
+ * Returns {ok:true, auth:{scheme, accessKeyId, sessionToken}, key} or {ok:false, reason, code, message, response, auth}.
  */
 async function verifyRequest(req, ctx) {
   const headers = collectHeaders(req.rawHeaders);
   const authz = headers.authorization;
   const now = ctx.now;
+  const service = ctx.service || SERVICE;
   if (authz == null || authz.trim() === '') {
     return reject('missing', 'MissingAuthenticationTokenException');
   }
 
   // Bedrock API keys
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authz);
+  const bearer = ctx.allowBearer === false ? null : /^Bearer\s+(\S+)\s*$/i.exec(authz);
   if (bearer) {
     const entry = ctx.store.getBearer(bearer[1]);
     const auth = { scheme: 'bearer', accessKeyId: null, sessionToken: false };
@@ -215,8 +218,8 @@ async function verifyRequest(req, ctx) {
   }
 
   // 3. credential scope
-  if (parsed.service !== SERVICE) {
-    return { ...reject('scope', 'InvalidSignatureException', `Credential should be scoped to correct service: '${SERVICE}'. `), auth };
+  if (parsed.service !== service) {
+    return { ...reject('scope', 'InvalidSignatureException', `Credential should be scoped to correct service: '${service}'. `), auth };
   }
   if (parsed.region !== ctx.region) {
     return { ...reject('scope', 'InvalidSignatureException', `Credential should be scoped to a valid region. `), auth };
@@ -258,6 +261,7 @@ async function verifyRequest(req, ctx) {
         region: ctx.region,
         signingDate: reqTime,
         signedHeaders: parsed.signedHeaders,
+        service,
       },
     );
   } catch (e) {
@@ -268,7 +272,7 @@ async function verifyRequest(req, ctx) {
   if (!sameHeaderList || !sameSig) {
     return { ...reject('mismatch', 'InvalidSignatureException'), auth };
   }
-  return { ok: true, auth };
+  return { ok: true, auth, key };
 }
 
 module.exports = {

@@ -193,3 +193,61 @@ async function signedRaw(opts) {
 
 module.exports.rawExchange = rawExchange;
 module.exports.signedRaw = signedRaw;
+
+// ---------------------------------------------------------------------------------------------
+// credential services (STS, IMDS, container)
+
+/** RFC 3986 form encoding, as the SDKs send Query-protocol bodies. */
+function formBody(params) {
+  return Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeSegment(k)}=${encodeSegment(String(v))}`)
+    .join('&');
+}
+
+/**
+ * An STS call: POST / with a form body, signed for service "sts" unless opts.unsigned.
+ * params: the Query parameters (Version defaults to 2011-06-15). opts as signedCall.
+ */
+async function stsCall(port, params, opts = {}) {
+  const body = Buffer.from(formBody({ Version: '2011-06-15', ...params }));
+  const headers = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', ...(opts.headers || {}) };
+  if (opts.unsigned) return send({ port, method: 'POST', path: '/', headers: { host: `127.0.0.1:${port}`, ...headers }, body, agent: opts.agent });
+  return signedCall({ port, method: 'POST', path: '/', service: 'sts', ...opts, headers, body });
+}
+
+/** The text of the first <tag>…</tag> in an XML document (entities decoded), or null. */
+function xmlValue(text, tag) {
+  const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text);
+  if (!m) return null;
+  return m[1].replace(/&(lt|gt|amp|apos|quot);/g, (_, e) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e]);
+}
+
+/** Credentials out of an AssumeRole* XML response. */
+function xmlCredentials(text) {
+  return {
+    accessKeyId: xmlValue(text, 'AccessKeyId'),
+    secretAccessKey: xmlValue(text, 'SecretAccessKey'),
+    sessionToken: xmlValue(text, 'SessionToken'),
+    expiration: xmlValue(text, 'Expiration'),
+  };
+}
+
+/** IMDSv2: a token, the role name and the credentials document. Resolves {token, role, doc, credentials}. */
+async function imdsFetch(port, { ttl = 21600 } = {}) {
+  const tok = await send({ port, method: 'PUT', path: '/latest/api/token', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) } });
+  if (tok.status !== 200) throw new Error(`IMDS token: ${tok.status}`);
+  const h = { 'x-aws-ec2-metadata-token': tok.text };
+  const role = await send({ port, method: 'GET', path: '/latest/meta-data/iam/security-credentials/', headers: h });
+  if (role.status !== 200) throw new Error(`IMDS role: ${role.status}`);
+  const doc = await send({ port, method: 'GET', path: `/latest/meta-data/iam/security-credentials/${role.text}`, headers: h });
+  if (doc.status !== 200) throw new Error(`IMDS credentials: ${doc.status}`);
+  const j = doc.json || {};
+  return { token: tok.text, role: role.text, doc, credentials: { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: j.Token, expiration: j.Expiration } };
+}
+
+module.exports.formBody = formBody;
+module.exports.stsCall = stsCall;
+module.exports.xmlValue = xmlValue;
+module.exports.xmlCredentials = xmlCredentials;
+module.exports.imdsFetch = imdsFetch;

@@ -85,7 +85,14 @@ bedrock_whoami(PG_FUNCTION_ARGS)
 	json_append_string(&out, masked_key_id(creds.access_key_id));
 	appendStringInfoString(&out, ", \"expiration\": ");
 	if (creds.expiration != 0)
-		json_append_string(&out, timestamptz_to_str(creds.expiration));
+	{
+		/* AWS's own form: ISO 8601 in UTC, whatever the session's TimeZone */
+		pg_time_t	t = timestamptz_to_time_t(creds.expiration);
+		char		buf[32];
+
+		pg_strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", pg_gmtime(&t));
+		json_append_string(&out, buf);
+	}
 	else
 		appendStringInfoString(&out, "null");
 	appendStringInfoChar(&out, '}');

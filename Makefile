@@ -20,6 +20,10 @@ OBJS = \
 	src/credential_cache.o \
 	src/credentials_worker.o \
 	src/identity.o \
+	src/usage_queue.o \
+	src/usage_record.o \
+	src/usage_writer.o \
+	src/usage_stats.o \
 	src/imds.o \
 	src/container_credentials.o \
 	src/sts.o \
@@ -48,7 +52,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # the endpoint GUCs pointing at the emulator; test/run-suites writes that
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
-	chat_cancel secrets bad_input identity
+	usage_stats chat_cancel secrets bad_input identity usage_views
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

@@ -4,12 +4,11 @@
 CREATE EXTENSION bedrock_fdw;
 
 -- what the extension installs, and who may run it
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
-       p.provolatile, p.proparallel,
+SELECT p.oid::regprocedure AS function, p.provolatile, p.proparallel, p.prosecdef,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'bedrock_fdw')
- ORDER BY 1;
+ ORDER BY p.proname;
 
 -- the bedrock.* prefix is reserved: a typo is an error, not a placeholder
 SET bedrock.no_such_setting = 'x';

@@ -24,6 +24,7 @@
 #include "bedrock_fdw.h"
 #include "credential_cache.h"
 #include "http.h"
+#include "usage.h"
 
 BEDROCK_MODULE_MAGIC();
 
@@ -46,5 +47,8 @@ _PG_init(void)
 	{
 		credential_cache_request_shmem();
 		credentials_worker_register();
+		usage_queue_request_shmem();
+		usage_writer_register();
+		usage_stats_request_shmem();
 	}
 }

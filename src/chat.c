@@ -22,6 +22,7 @@
 #include "chat_options.h"
 #include "converse.h"
 #include "runtime.h"
+#include "usage.h"
 
 PG_FUNCTION_INFO_V1(bedrock_chat);
 
@@ -77,19 +78,16 @@ failure_result(const BedrockCall *call, OnErrorMode on_error)
  *		a failure when the body is not a Converse response.
  */
 static Jsonb *
-chat_result(BedrockCall *call, const ChatOptions *opts)
+chat_result(BedrockCall *call, const ChatOptions *opts, Jsonb *response)
 {
-	Jsonb	   *response = json_parse_utf8(call->response.body, call->response.body_len);
 	StringInfoData members;
 
 	/* every member is appended as ", \"key\": value" */
 	initStringInfo(&members);
-	if (response == NULL || !converse_append_result(&members, response))
+	if (!converse_append_result(&members, response))
 	{
 		call->ok = false;
-		aws_error_malformed(&call->response,
-							response == NULL ? "the response is not valid JSON"
-							: "the response has no output message",
+		aws_error_malformed(&call->response, "the response has no output message",
 							&call->error);
 		return failure_result(call, opts->on_error);
 	}
@@ -122,6 +120,8 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	char	   *prompt;
 	char	   *system = NULL;
 	Jsonb	   *result;
+	Jsonb	   *response = NULL;
+	UsageRecord usage;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -153,9 +153,41 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	call.timeout_ms = opts.timeout_ms;
 	call.max_attempts = opts.max_attempts;
 
-	bedrock_runtime_call(&call);
+	/*
+	 * The call's usage record goes out whatever happens next: success,
+	 * failure, or an interrupt in the middle (the tokens may be billed).
+	 */
+	usage_record_init(&usage, "converse", model);
+	PG_TRY();
+	{
+		bedrock_runtime_call(&call);
+	}
+	PG_CATCH();
+	{
+		usage_record_finish(&usage, &call,
+							geterrcode() == ERRCODE_QUERY_CANCELED ? "Cancelled" : "Interrupted");
+		usage_record_submit(&usage);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
 	if (call.ok)
-		result = chat_result(&call, &opts);
+	{
+		response = json_parse_utf8(call.response.body, call.response.body_len);
+		if (response == NULL)
+		{
+			call.ok = false;
+			aws_error_malformed(&call.response, "the response is not valid JSON",
+								&call.error);
+		}
+		else
+			converse_fill_usage(response, &usage);
+	}
+	usage_record_finish(&usage, &call, call.ok ? NULL : call.error.code);
+	usage_record_submit(&usage);
+
+	if (call.ok)
+		result = chat_result(&call, &opts, response);
 	else
 		result = failure_result(&call, opts.on_error);
 

@@ -198,3 +198,32 @@ converse_append_result(StringInfo out, Jsonb *response)
 		appendStringInfo(out, ", \"service_latency_ms\": " INT64_FORMAT, latency);
 	return true;
 }
+
+/*
+ * converse_fill_usage
+ *		Token counts, service latency and guardrail intervention of a
+ *		Converse response, into a usage record (unknown values stay -1).
+ */
+void
+converse_fill_usage(Jsonb *response, UsageRecord *rec)
+{
+	JsonbContainer *root = &response->root;
+	JsonbContainer *usage = json_get_object(root, "usage");
+	char	   *stop_reason = json_get_string(root, "stopReason");
+	int64		n;
+
+	if (json_get_int64(usage, "inputTokens", &n))
+		rec->input_tokens = n;
+	if (json_get_int64(usage, "outputTokens", &n))
+		rec->output_tokens = n;
+	if (json_get_int64(usage, "totalTokens", &n))
+		rec->total_tokens = n;
+	if (json_get_int64(usage, "cacheReadInputTokens", &n))
+		rec->cache_read_input_tokens = n;
+	if (json_get_int64(usage, "cacheWriteInputTokens", &n))
+		rec->cache_write_input_tokens = n;
+	if (json_get_int64(json_get_object(root, "metrics"), "latencyMs", &n))
+		rec->service_latency_ms = n;
+	if (stop_reason != NULL && strcmp(stop_reason, "guardrail_intervened") == 0)
+		strlcpy(rec->guardrail_action, "INTERVENED", sizeof(rec->guardrail_action));
+}

@@ -17,10 +17,12 @@
 #include "utils/jsonb.h"
 
 #include "chat_options.h"
+#include "usage.h"
 
 /* in converse.c */
 extern char *converse_build_body(const char *prompt, const char *system,
 								 const ChatOptions *opts, size_t *len);
 extern bool converse_append_result(StringInfo out, Jsonb *response);
+extern void converse_fill_usage(Jsonb *response, UsageRecord *rec);
 
 #endif							/* BEDROCK_CONVERSE_H */

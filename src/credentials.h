@@ -24,6 +24,7 @@
 #define AWS_SECRET_ACCESS_KEY_MAXLEN	128
 #define AWS_SESSION_TOKEN_MAXLEN		4096
 #define AWS_CREDENTIAL_SOURCE_MAXLEN	32
+#define AWS_PRINCIPAL_ARN_MAXLEN		256
 
 typedef struct AwsCredentials
 {
@@ -33,6 +34,7 @@ typedef struct AwsCredentials
 	TimestampTz expiration;		/* 0 when the credentials do not expire */
 	char		source[AWS_CREDENTIAL_SOURCE_MAXLEN];	/* "static", ... */
 	uint64		generation;		/* shared cache generation, 0 if not cached */
+	char		principal_arn[AWS_PRINCIPAL_ARN_MAXLEN];	/* "" if unknown */
 } AwsCredentials;
 
 /* bedrock.credential_source */

@@ -117,6 +117,19 @@ fetch_and_publish(void)
 	ok = credentials_fetch(&creds, &error) == CREDENTIALS_FETCHED;
 	if (ok)
 	{
+		StsIdentity identity;
+		StringInfoData why;
+
+		/*
+		 * Learn the IAM principal once per fetch, for the usage records; a
+		 * failure costs only that column.
+		 */
+		initStringInfo(&why);
+		if (sts_get_caller_identity(&creds, &identity, &why))
+			strlcpy(creds.principal_arn, identity.arn, sizeof(creds.principal_arn));
+		else
+			ereport(DEBUG1,
+					(errmsg("bedrock_fdw could not learn the IAM principal: %s", why.data)));
 		credential_cache_publish(&creds);
 		fetched_at = GetCurrentTimestamp();
 		ereport(DEBUG1,

@@ -47,6 +47,10 @@ char	   *bedrock_imds_endpoint = NULL;
 bool		bedrock_imds_v1_fallback = false;
 char	   *bedrock_sts_endpoint = NULL;
 int			bedrock_credential_wait_ms = 5000;
+char	   *bedrock_database = NULL;
+int			bedrock_usage_queue_size = 10000;
+int			bedrock_usage_flush_ms = 1000;
+char	   *bedrock_usage_retention = NULL;
 
 static const struct config_enum_entry credential_source_options[] = {
 	{"auto", CREDENTIAL_SOURCE_AUTO, false},
@@ -439,6 +443,50 @@ bedrock_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	/*
+	 * Usage accounting.  The settings that size shared memory or choose the
+	 * writer's database exist only when the library is preloaded: a
+	 * PGC_POSTMASTER setting cannot be defined later.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("bedrock.database",
+								   "Database whose bedrock.usage_log receives every call's usage record.",
+								   "The extension must be created in it.",
+								   &bedrock_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
+
+		DefineCustomIntVariable("bedrock.usage_queue_size",
+								"Usage records shared memory holds until the writer stores them.",
+								"Records beyond it are dropped and counted.",
+								&bedrock_usage_queue_size,
+								10000, 16, 1000000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+	}
+
+	DefineCustomIntVariable("bedrock.usage_flush_ms",
+							"How often the usage writer stores queued records.",
+							NULL,
+							&bedrock_usage_flush_ms,
+							1000, 10, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.usage_retention",
+							   "Age after which the usage writer purges bedrock.usage_log rows, such as '90 days'.",
+							   "Empty keeps every row.",
+							   &bedrock_usage_retention,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bedrock");
 }

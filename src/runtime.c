@@ -210,6 +210,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	strlcpy(call->credential_source, creds.source, sizeof(call->credential_source));
 	strlcpy(call->access_key_id, creds.access_key_id, sizeof(call->access_key_id));
 	call->credential_generation = creds.generation;
+	strlcpy(call->principal_arn, creds.principal_arn, sizeof(call->principal_arn));
 
 	lines = lappend(lines, psprintf("Host: %s", ep->host_header));
 	lines = lappend(lines, pstrdup("Content-Type: application/json"));

@@ -41,6 +41,7 @@ typedef struct BedrockCall
 	char		credential_source[AWS_CREDENTIAL_SOURCE_MAXLEN];
 	char		access_key_id[AWS_ACCESS_KEY_ID_MAXLEN + 1];
 	uint64		credential_generation;
+	char		principal_arn[AWS_PRINCIPAL_ARN_MAXLEN];
 } BedrockCall;
 
 /* in runtime.c */

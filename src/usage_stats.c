@@ -1,0 +1,477 @@
+/*-------------------------------------------------------------------------
+ *
+ * usage_stats.c
+ *	  Cumulative per-model counters of Bedrock calls in shared memory:
+ *	  bedrock_stats() and bedrock_stats_reset(), after pg_stat_statements.
+ *
+ * Every Bedrock call a backend makes ends in usage_stats_record(), which
+ * adds the call's UsageRecord to the counters of its model.  The counters
+ * live in a fixed-size shared hash table keyed by the model id (truncated
+ * to USAGE_MODEL_MAXLEN and NUL-padded), created at postmaster start when
+ * the library is preloaded; they are not kept across a restart.
+ *
+ * What is counted, per model:
+ *	- calls; errors (error_code not empty); throttled_calls (error_code
+ *	  ThrottlingException, that is calls that ended throttled); the
+ *	  throttled attempts and the retries (attempts - 1) of every call;
+ *	- input, output and total tokens, and cache read and write tokens,
+ *	  each when known (a value of -1 adds nothing);
+ *	- the client latency (NaN or negative counts as 0 ms): its sum, minimum
+ *	  and maximum, and a histogram over fixed log-scale buckets
+ *	  (histogram_bounds below).  Each call lands in exactly one bucket, so
+ *	  the buckets sum to calls.  bedrock_stats() shows the histogram as a
+ *	  jsonb array in bucket order, [{"le": 10, "count": n}, {"le": 25, ...},
+ *	  ..., {"le": null, "count": n}]: per-bucket (not cumulative) counts of
+ *	  the calls with latency in (previous le, le] ms, null meaning no upper
+ *	  bound.  An array keeps the buckets in order, which jsonb object keys
+ *	  would not.
+ *
+ * Locking, as in pg_stat_statements:
+ *	- The table's LWLock (tranche "bedrock_fdw_stats") is taken shared to
+ *	  look up an entry and update it, and exclusive only to insert a model
+ *	  seen for the first time (that first update is made under it too) and
+ *	  to reset.
+ *	- Each entry's counters are guarded by its own spinlock, so that many
+ *	  backends holding the shared lock can update one entry at once.
+ *	- Readers copy every entry under the shared lock (each under its
+ *	  spinlock), release, and only then build their result.
+ *
+ * No deallocation: the table holds at most USAGE_STATS_MAX_MODELS models
+ * and one more entry, "(other)", which takes the calls of every further
+ * model until the next reset.  Entries are only ever removed, all at once,
+ * by bedrock_stats_reset().  All entries are allocated at startup, so that
+ * the hot path never allocates, and never raises an error.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/usage_stats.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+#include "bedrock_fdw.h"
+#include "usage.h"
+
+#define STATS_TRANCHE_NAME "bedrock_fdw_stats"
+
+/* models tracked one by one; the calls of any further model go to OTHER */
+#define USAGE_STATS_MAX_MODELS 1000
+#define USAGE_STATS_OTHER "(other)"
+
+#define ERROR_CODE_THROTTLING "ThrottlingException"
+
+/* upper bounds (ms, inclusive) of the latency buckets; one more is > last */
+static const double histogram_bounds[] = {
+	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000
+};
+
+#define HISTOGRAM_BOUNDS lengthof(histogram_bounds)
+#define HISTOGRAM_BUCKETS (HISTOGRAM_BOUNDS + 1)
+
+#define BEDROCK_STATS_COLS 17
+
+typedef struct UsageStatsKey
+{
+	char		model[USAGE_MODEL_MAXLEN];	/* NUL-padded */
+} UsageStatsKey;
+
+typedef struct UsageStatsCounters
+{
+	int64		calls;
+	int64		errors;
+	int64		throttled_calls;
+	int64		throttled_attempts;
+	int64		retries;
+	int64		input_tokens;
+	int64		output_tokens;
+	int64		total_tokens;
+	int64		cache_read_input_tokens;
+	int64		cache_write_input_tokens;
+	double		total_latency_ms;
+	double		min_latency_ms;
+	double		max_latency_ms;
+	int64		histogram[HISTOGRAM_BUCKETS];
+} UsageStatsCounters;
+
+typedef struct UsageStatsEntry
+{
+	UsageStatsKey key;			/* hash key: must be first */
+	slock_t		mutex;			/* guards counters */
+	UsageStatsCounters counters;
+} UsageStatsEntry;
+
+typedef struct UsageStatsShared
+{
+	LWLock	   *lock;			/* guards the hash table and stats_reset */
+	TimestampTz stats_reset;
+} UsageStatsShared;
+
+/* a copy of one entry, taken for bedrock_stats() */
+typedef struct UsageStatsSnapshot
+{
+	UsageStatsKey key;
+	UsageStatsCounters counters;
+} UsageStatsSnapshot;
+
+static UsageStatsShared *stats = NULL;
+static HTAB *stats_hash = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+PG_FUNCTION_INFO_V1(bedrock_stats);
+PG_FUNCTION_INFO_V1(bedrock_stats_reset);
+
+static Size
+stats_shmem_size(void)
+{
+	return add_size(MAXALIGN(sizeof(UsageStatsShared)),
+					hash_estimate_size(USAGE_STATS_MAX_MODELS + 1,
+									   sizeof(UsageStatsEntry)));
+}
+
+static void
+stats_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(stats_shmem_size());
+	RequestNamedLWLockTranche(STATS_TRANCHE_NAME, 1);
+}
+
+static void
+stats_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	stats = ShmemInitStruct("bedrock_fdw usage stats",
+							sizeof(UsageStatsShared), &found);
+	if (!found)
+	{
+		stats->lock = &(GetNamedLWLockTranche(STATS_TRANCHE_NAME))->lock;
+		stats->stats_reset = GetCurrentTimestamp();
+	}
+
+	/* init_size = max_size: every entry is allocated now, none later */
+	info.keysize = sizeof(UsageStatsKey);
+	info.entrysize = sizeof(UsageStatsEntry);
+	stats_hash = ShmemInitHash("bedrock_fdw usage stats hash",
+							   USAGE_STATS_MAX_MODELS + 1,
+							   USAGE_STATS_MAX_MODELS + 1,
+							   &info, HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * usage_stats_request_shmem
+ *		Install the shared memory hooks of the per-model counters; called
+ *		from _PG_init while shared_preload_libraries is being processed.
+ */
+void
+usage_stats_request_shmem(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = stats_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = stats_shmem_startup;
+}
+
+/* Fill *key with model, truncated and NUL-padded. */
+static void
+make_key(UsageStatsKey *key, const char *model)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->model, model, strnlen(model, USAGE_MODEL_MAXLEN - 1));
+}
+
+/*
+ * insert_entry
+ *		The entry for key, inserted if new; the "(other)" entry instead when
+ *		the table holds USAGE_STATS_MAX_MODELS models already.  The caller
+ *		holds stats->lock exclusive.  NULL only if the table is full, which
+ *		its sizing rules out.
+ */
+static UsageStatsEntry *
+insert_entry(UsageStatsKey *key)
+{
+	UsageStatsEntry *entry;
+	bool		found;
+
+	/* another backend may have inserted it since our shared-lock lookup */
+	entry = hash_search(stats_hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	/*
+	 * Once USAGE_STATS_MAX_MODELS models are in, only "(other)" may join:
+	 * the table never holds more than USAGE_STATS_MAX_MODELS + 1 entries,
+	 * all allocated at startup, so HASH_ENTER_NULL does not allocate.
+	 */
+	if (hash_get_num_entries(stats_hash) >= USAGE_STATS_MAX_MODELS)
+		make_key(key, USAGE_STATS_OTHER);
+	entry = hash_search(stats_hash, key, HASH_ENTER_NULL, &found);
+	if (entry != NULL && !found)
+	{
+		SpinLockInit(&entry->mutex);
+		memset(&entry->counters, 0, sizeof(entry->counters));
+	}
+	return entry;
+}
+
+/* The histogram bucket of a latency. */
+static int
+histogram_bucket(double latency_ms)
+{
+	int			i;
+
+	for (i = 0; i < HISTOGRAM_BOUNDS; i++)
+		if (latency_ms <= histogram_bounds[i])
+			return i;
+	return HISTOGRAM_BOUNDS;
+}
+
+/*
+ * usage_stats_record
+ *		Add one Bedrock call to the counters of its model.  Cheap (a shared
+ *		lock, a hash lookup and a spinlock), never raises an error, and does
+ *		nothing unless the library was preloaded.
+ */
+void
+usage_stats_record(const UsageRecord *rec)
+{
+	UsageStatsKey key;
+	UsageStatsEntry *entry;
+	double		latency = rec->client_latency_ms;
+	int			bucket;
+	bool		is_error = rec->error_code[0] != '\0';
+	bool		throttled = strncmp(rec->error_code, ERROR_CODE_THROTTLING,
+									USAGE_CODE_MAXLEN) == 0;
+
+	if (stats == NULL || stats_hash == NULL)
+		return;
+
+	/* NaN and negative latencies (a clock step) count as 0 ms */
+	if (!(latency >= 0))
+		latency = 0;
+	bucket = histogram_bucket(latency);
+	make_key(&key, rec->model);
+
+	/*
+	 * Look the model up under the shared lock; a model seen for the first
+	 * time (or "(other)", the first time the table is full) is inserted
+	 * under the exclusive lock, which we then keep for the update, so that
+	 * a reset cannot remove the entry in between.
+	 */
+	LWLockAcquire(stats->lock, LW_SHARED);
+	entry = hash_search(stats_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL && hash_get_num_entries(stats_hash) >= USAGE_STATS_MAX_MODELS)
+	{
+		/* full: an unknown model goes to "(other)", if that exists yet */
+		make_key(&key, USAGE_STATS_OTHER);
+		entry = hash_search(stats_hash, &key, HASH_FIND, NULL);
+	}
+	if (entry == NULL)
+	{
+		LWLockRelease(stats->lock);
+		LWLockAcquire(stats->lock, LW_EXCLUSIVE);
+		entry = insert_entry(&key);
+	}
+	if (entry != NULL)
+	{
+		UsageStatsCounters *c = &entry->counters;
+
+		SpinLockAcquire(&entry->mutex);
+		if (c->calls == 0 || latency < c->min_latency_ms)
+			c->min_latency_ms = latency;
+		if (c->calls == 0 || latency > c->max_latency_ms)
+			c->max_latency_ms = latency;
+		c->calls++;
+		if (is_error)
+			c->errors++;
+		if (throttled)
+			c->throttled_calls++;
+		if (rec->throttled_attempts > 0)
+			c->throttled_attempts += rec->throttled_attempts;
+		if (rec->attempts > 1)
+			c->retries += rec->attempts - 1;
+		if (rec->input_tokens > 0)
+			c->input_tokens += rec->input_tokens;
+		if (rec->output_tokens > 0)
+			c->output_tokens += rec->output_tokens;
+		if (rec->total_tokens > 0)
+			c->total_tokens += rec->total_tokens;
+		if (rec->cache_read_input_tokens > 0)
+			c->cache_read_input_tokens += rec->cache_read_input_tokens;
+		if (rec->cache_write_input_tokens > 0)
+			c->cache_write_input_tokens += rec->cache_write_input_tokens;
+		c->total_latency_ms += latency;
+		c->histogram[bucket]++;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(stats->lock);
+}
+
+static void
+require_preloaded(void)
+{
+	if (stats == NULL || stats_hash == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bedrock_stats requires bedrock_fdw in shared_preload_libraries"),
+				 errhint("Add bedrock_fdw to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * histogram_jsonb
+ *		The histogram as a jsonb array in bucket order, one element per
+ *		bucket: {"le": <upper bound in ms>, "count": <calls>}, the last with
+ *		"le": null (no upper bound).  A bucket counts the calls with
+ *		latency in (previous le, le]: counts are per bucket, not cumulative.
+ */
+static Jsonb *
+histogram_jsonb(const int64 *histogram)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (i = 0; i < HISTOGRAM_BUCKETS; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		if (i < HISTOGRAM_BOUNDS)
+			appendStringInfo(&buf, "{\"le\": %.0f, ", histogram_bounds[i]);
+		else
+			appendStringInfoString(&buf, "{\"le\": null, ");
+		appendStringInfo(&buf, "\"count\": " INT64_FORMAT "}", histogram[i]);
+	}
+	appendStringInfoChar(&buf, ']');
+	return json_text_to_jsonb(buf.data);
+}
+
+/*
+ * bedrock_stats
+ *		SQL: bedrock_stats() RETURNS SETOF record, one row per model with
+ *		its counters since stats_reset (see the file header).
+ */
+Datum
+bedrock_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	UsageStatsSnapshot *snap;
+	HASH_SEQ_STATUS hash_seq;
+	UsageStatsEntry *entry;
+	TimestampTz stats_reset;
+	long		nentries;
+	long		n = 0;
+	long		i;
+
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* copy everything under the lock, build the rows without it */
+	LWLockAcquire(stats->lock, LW_SHARED);
+	stats_reset = stats->stats_reset;
+	nentries = hash_get_num_entries(stats_hash);
+	snap = palloc(sizeof(UsageStatsSnapshot) * Max(nentries, 1));
+	hash_seq_init(&hash_seq, stats_hash);
+	while ((entry = hash_seq_search(&hash_seq)) != NULL)
+	{
+		if (n >= nentries)
+		{
+			/* can't happen: inserts need the lock exclusive */
+			hash_seq_term(&hash_seq);
+			break;
+		}
+		snap[n].key = entry->key;
+		SpinLockAcquire(&entry->mutex);
+		snap[n].counters = entry->counters;
+		SpinLockRelease(&entry->mutex);
+		n++;
+	}
+	LWLockRelease(stats->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		const UsageStatsCounters *c = &snap[i].counters;
+		Datum		values[BEDROCK_STATS_COLS];
+		bool		nulls[BEDROCK_STATS_COLS];
+		int			col = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[col++] = CStringGetTextDatum(snap[i].key.model);
+		values[col++] = Int64GetDatum(c->calls);
+		values[col++] = Int64GetDatum(c->errors);
+		values[col++] = Int64GetDatum(c->throttled_calls);
+		values[col++] = Int64GetDatum(c->throttled_attempts);
+		values[col++] = Int64GetDatum(c->retries);
+		values[col++] = Int64GetDatum(c->input_tokens);
+		values[col++] = Int64GetDatum(c->output_tokens);
+		values[col++] = Int64GetDatum(c->total_tokens);
+		values[col++] = Int64GetDatum(c->cache_read_input_tokens);
+		values[col++] = Int64GetDatum(c->cache_write_input_tokens);
+		values[col++] = Float8GetDatum(c->total_latency_ms);
+		if (c->calls > 0)
+		{
+			values[col++] = Float8GetDatum(c->total_latency_ms / c->calls);
+			values[col++] = Float8GetDatum(c->min_latency_ms);
+			values[col++] = Float8GetDatum(c->max_latency_ms);
+		}
+		else
+		{
+			nulls[col++] = true;
+			nulls[col++] = true;
+			nulls[col++] = true;
+		}
+		values[col++] = JsonbPGetDatum(histogram_jsonb(c->histogram));
+		values[col++] = TimestampTzGetDatum(stats_reset);
+		Assert(col == BEDROCK_STATS_COLS);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	return (Datum) 0;
+}
+
+/*
+ * bedrock_stats_reset
+ *		SQL: bedrock_stats_reset() RETURNS timestamptz.  Forget every model
+ *		and its counters; returns the new stats_reset time.
+ */
+Datum
+bedrock_stats_reset(PG_FUNCTION_ARGS)
+{
+	HASH_SEQ_STATUS hash_seq;
+	UsageStatsEntry *entry;
+	TimestampTz now;
+
+	require_preloaded();
+
+	LWLockAcquire(stats->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hash_seq, stats_hash);
+	while ((entry = hash_seq_search(&hash_seq)) != NULL)
+		hash_search(stats_hash, &entry->key, HASH_REMOVE, NULL);
+	now = GetCurrentTimestamp();
+	stats->stats_reset = now;
+	LWLockRelease(stats->lock);
+
+	PG_RETURN_TIMESTAMPTZ(now);
+}

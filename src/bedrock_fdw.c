@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "postmaster/bgworker.h"
 
 #include "miscadmin.h"
 
@@ -51,4 +52,28 @@ _PG_init(void)
 		usage_writer_register();
 		usage_stats_request_shmem();
 	}
+}
+
+/*
+ * bedrock_register_worker
+ *		Register one of our background workers.  Both connect (the
+ *		credentials worker to no database, the usage writer to
+ *		bedrock.database), which also puts them in pg_stat_activity and
+ *		within reach of pg_terminate_backend.
+ */
+void
+bedrock_register_worker(const char *function, const char *name,
+						int start_time, int restart_seconds)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = (BgWorkerStartTime) start_time;
+	worker.bgw_restart_time = restart_seconds;
+	strlcpy(worker.bgw_library_name, "bedrock_fdw", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
 }

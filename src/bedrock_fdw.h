@@ -23,6 +23,10 @@
 
 #define BEDROCK_VERSION "0.1.0"
 
+/* in bedrock_fdw.c */
+extern void bedrock_register_worker(const char *function, const char *name,
+									int start_time, int restart_seconds);
+
 /* in guc.c */
 extern char *bedrock_region;
 extern char *bedrock_endpoint;

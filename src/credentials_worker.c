@@ -66,22 +66,9 @@ static char *settings = NULL;	/* identity_settings() of the last fetch */
 void
 credentials_worker_register(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	/*
-	 * A database-less connection puts the worker in pg_stat_activity and
-	 * within reach of pg_terminate_backend; it reads no catalog.  Starting
-	 * at a consistent state lets it serve standbys too.
-	 */
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = 1;
-	strlcpy(worker.bgw_library_name, "bedrock_fdw", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "bedrock_credentials_worker_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "bedrock_fdw credentials worker", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "bedrock_fdw credentials", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	/* at a consistent state: standbys need credentials too */
+	bedrock_register_worker("bedrock_credentials_worker_main",
+							"bedrock_fdw credentials", BgWorkerStart_ConsistentState, 1);
 }
 
 /*

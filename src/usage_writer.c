@@ -77,17 +77,9 @@ static bool table_missing_reported = false;
 void
 usage_writer_register(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "bedrock_fdw", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "bedrock_usage_writer_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "bedrock_fdw usage writer", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "bedrock_fdw usage writer", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	/* it writes, so only once recovery is over */
+	bedrock_register_worker("bedrock_usage_writer_main",
+							"bedrock_fdw usage writer", BgWorkerStart_RecoveryFinished, 5);
 }
 
 static Datum
@@ -154,54 +146,28 @@ insert_record(SPIPlanPtr plan, const UsageRecord *r)
 		elog(ERROR, "could not insert a usage record");
 }
 
-/*
- * store_batch
- *		Store up to BATCH_SIZE queued records in one transaction; returns how
- *		many were stored (0 when the queue is empty or storing failed).
- */
-static int
-store_batch(void)
-{
-	int			n = usage_queue_peek(batch, BATCH_SIZE);
-	MemoryContext cxt = CurrentMemoryContext;
-	volatile bool stored = false;
+typedef void (*TransactionWork) (void *arg);
 
-	if (n == 0)
-		return 0;
+/*
+ * run_in_transaction
+ *		Run work(arg) in a transaction of its own, with SPI connected and a
+ *		snapshot; commit.  On ERROR: log it, roll back, and return the
+ *		message (palloc'd); NULL on success.  The worker goes on either way.
+ */
+static char *
+run_in_transaction(TransactionWork work, void *arg, const char *activity)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *volatile failure = NULL;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		SPIPlanPtr	plan;
-		int			i;
-
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "bedrock_fdw: storing usage records");
-
-		if (!OidIsValid(get_relname_relid("usage_log", get_namespace_oid("bedrock", true))))
-		{
-			if (!table_missing_reported)
-				ereport(WARNING,
-						(errcode(ERRCODE_UNDEFINED_TABLE),
-						 errmsg("bedrock_fdw usage records wait: there is no bedrock.usage_log in database \"%s\"",
-								bedrock_database),
-						 errhint("CREATE EXTENSION bedrock_fdw in that database, or set bedrock.database.")));
-			table_missing_reported = true;
-			usage_queue_writer_failed("no bedrock.usage_log in the database named by bedrock.database");
-		}
-		else
-		{
-			table_missing_reported = false;
-			plan = SPI_prepare(insert_sql, NPARAMS, (Oid *) insert_types);
-			if (plan == NULL)
-				elog(ERROR, "could not prepare the usage insert: %s",
-					 SPI_result_code_string(SPI_result));
-			for (i = 0; i < n; i++)
-				insert_record(plan, &batch[i]);
-			stored = true;
-		}
+		pgstat_report_activity(STATE_RUNNING, activity);
+		work(arg);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -214,19 +180,82 @@ store_batch(void)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		usage_queue_writer_failed(edata->message);
 		ereport(LOG,
-				(errmsg("bedrock_fdw could not store usage records: %s", edata->message)));
+				(errmsg("bedrock_fdw usage writer: %s failed: %s", activity, edata->message)));
+		failure = pstrdup(edata->message);
 		FreeErrorData(edata);
-		stored = false;
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return failure;
+}
 
-	if (!stored)
+static bool
+usage_log_exists(void)
+{
+	return OidIsValid(get_relname_relid("usage_log", get_namespace_oid("bedrock", true)));
+}
+
+typedef struct StoreWork
+{
+	int			n;				/* records in batch */
+	bool		stored;			/* out: inserted */
+} StoreWork;
+
+/* Insert the batch, or say why records must wait. */
+static void
+store_work(void *arg)
+{
+	StoreWork  *w = (StoreWork *) arg;
+	SPIPlanPtr	plan;
+	int			i;
+
+	if (!usage_log_exists())
+	{
+		if (!table_missing_reported)
+			ereport(WARNING,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("bedrock_fdw usage records wait: there is no bedrock.usage_log in database \"%s\"",
+							bedrock_database),
+					 errhint("CREATE EXTENSION bedrock_fdw in that database, or set bedrock.database.")));
+		table_missing_reported = true;
+		usage_queue_writer_failed("no bedrock.usage_log in the database named by bedrock.database");
+		return;
+	}
+	table_missing_reported = false;
+	plan = SPI_prepare(insert_sql, NPARAMS, (Oid *) insert_types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the usage insert: %s",
+			 SPI_result_code_string(SPI_result));
+	for (i = 0; i < w->n; i++)
+		insert_record(plan, &batch[i]);
+	w->stored = true;
+}
+
+/*
+ * store_batch
+ *		Store up to BATCH_SIZE queued records in one transaction; returns how
+ *		many were stored (0 when the queue is empty or storing failed).
+ */
+static int
+store_batch(void)
+{
+	StoreWork	w = {0};
+	char	   *failure;
+
+	w.n = usage_queue_peek(batch, BATCH_SIZE);
+	if (w.n == 0)
 		return 0;
-	usage_queue_consumed(n, GetCurrentTimestamp());
-	return n;
+	failure = run_in_transaction(store_work, &w, "storing usage records");
+	if (failure != NULL)
+	{
+		usage_queue_writer_failed(failure);
+		return 0;
+	}
+	if (!w.stored)
+		return 0;
+	usage_queue_consumed(w.n, GetCurrentTimestamp());
+	return w.n;
 }
 
 /* Store everything queued (stops at the first failure). */
@@ -238,66 +267,42 @@ store_all(void)
 }
 
 /*
- * purge_old_rows
- *		Once an hour, delete usage_log rows older than bedrock.usage_retention.
+ * purge_work
+ *		Delete rows older than bedrock.usage_retention.  A retention that is
+ *		not a positive interval ("-1 day", "0") would delete everything, so
+ *		it is refused (the cast refuses what is no interval at all).
  */
+static void
+purge_work(void *arg)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(bedrock_usage_retention)};
+
+	if (!usage_log_exists())
+		return;
+	if (SPI_execute_with_args("SELECT 1 WHERE $1::interval > interval '0'",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check bedrock.usage_retention");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bedrock.usage_retention must be a positive interval, such as '90 days'"),
+				 errdetail("It is \"%s\"; no row was purged.", bedrock_usage_retention)));
+	SPI_execute_with_args("DELETE FROM bedrock.usage_log WHERE called_at < now() - $1::interval",
+						  1, argtypes, args, NULL, false, 0);
+}
+
+/* Once an hour, when a retention is set, purge old rows. */
 static void
 purge_old_rows(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (bedrock_usage_retention == NULL || bedrock_usage_retention[0] == '\0' ||
 		!TimestampDifferenceExceeds(last_purge, now, PURGE_INTERVAL_MS))
 		return;
 	last_purge = now;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(bedrock_usage_retention)};
-
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "bedrock_fdw: purging old usage records");
-		/*
-		 * A retention that is not a positive interval ("-1 day", "0") would
-		 * delete everything: refuse it (the cast rejects what is no
-		 * interval at all).
-		 */
-		if (OidIsValid(get_relname_relid("usage_log", get_namespace_oid("bedrock", true))))
-		{
-			if (SPI_execute_with_args("SELECT 1 WHERE $1::interval > interval '0'",
-									  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not check bedrock.usage_retention");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("bedrock.usage_retention must be a positive interval, such as '90 days'"),
-						 errdetail("It is \"%s\"; no row was purged.", bedrock_usage_retention)));
-			SPI_execute_with_args("DELETE FROM bedrock.usage_log WHERE called_at < now() - $1::interval",
-								  1, argtypes, args, NULL, false, 0);
-		}
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(LOG,
-				(errmsg("bedrock_fdw could not purge old usage records: %s", edata->message)));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	(void) run_in_transaction(purge_work, NULL, "purging old usage records");
 }
 
 void

@@ -172,3 +172,18 @@ SELECT r->>'string_to_sign' FROM signed;
 SELECT key || ': ' || value FROM signed, jsonb_each_text(r->'headers') ORDER BY key;
 \pset format aligned
 \pset tuples_only off
+
+\echo
+\echo '==== 6b. The usage dashboard, in SQL: every call above was recorded by a background'
+\echo '====     writer in bedrock.usage_log (even those of rolled-back transactions)'
+\echo
+-- the writer flushes every second
+SELECT pg_sleep(1.5);
+\x off
+SELECT model, day, calls, errors, input_tokens, output_tokens,
+       round(p50_latency_ms::numeric, 1) AS p50_ms, round(p95_latency_ms::numeric, 1) AS p95_ms
+  FROM bedrock.usage_summary ORDER BY model;
+SELECT role_name, calls, errors, input_tokens, output_tokens FROM bedrock.usage_by_role;
+\echo '-- bedrock_stats(): cumulative counters in shared memory, like pg_stat_statements'
+SELECT model, calls, errors, total_tokens, round(mean_latency_ms::numeric, 1) AS mean_ms
+  FROM bedrock_stats() ORDER BY model;

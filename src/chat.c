@@ -85,12 +85,7 @@ chat_result(BedrockCall *call, const ChatOptions *opts, Jsonb *response)
 	/* every member is appended as ", \"key\": value" */
 	initStringInfo(&members);
 	if (!converse_append_result(&members, response))
-	{
-		call->ok = false;
-		aws_error_malformed(&call->response, "the response has no output message",
-							&call->error);
-		return failure_result(call, opts->on_error);
-	}
+		elog(ERROR, "Converse response without output");	/* checked before */
 	append_call_facts(&members, call);
 	if (opts->raw)
 	{
@@ -174,10 +169,12 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	if (call.ok)
 	{
 		response = json_parse_utf8(call.response.body, call.response.body_len);
-		if (response == NULL)
+		if (response == NULL || !converse_has_output(response))
 		{
 			call.ok = false;
-			aws_error_malformed(&call.response, "the response is not valid JSON",
+			aws_error_malformed(&call.response,
+								response == NULL ? "the response is not valid JSON"
+								: "the response has no output message",
 								&call.error);
 		}
 		else

@@ -200,6 +200,18 @@ converse_append_result(StringInfo out, Jsonb *response)
 }
 
 /*
+ * converse_has_output
+ *		Whether a response is a Converse response: it has
+ *		output.message.content.
+ */
+bool
+converse_has_output(Jsonb *response)
+{
+	return json_get_array(json_get_object(json_get_object(&response->root, "output"),
+										  "message"), "content") != NULL;
+}
+
+/*
  * converse_fill_usage
  *		Token counts, service latency and guardrail intervention of a
  *		Converse response, into a usage record (unknown values stay -1).

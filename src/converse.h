@@ -24,5 +24,6 @@ extern char *converse_build_body(const char *prompt, const char *system,
 								 const ChatOptions *opts, size_t *len);
 extern bool converse_append_result(StringInfo out, Jsonb *response);
 extern void converse_fill_usage(Jsonb *response, UsageRecord *rec);
+extern bool converse_has_output(Jsonb *response);
 
 #endif							/* BEDROCK_CONVERSE_H */

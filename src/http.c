@@ -575,12 +575,13 @@ socket_action(curl_socket_t fd, int flags)
 
 /*
  * wait_for_activity
- *		Sleep until one of curl's sockets is ready, curl's timer is due, or
- *		our latch is set, then let curl do its work.  Interrupts are
+ *		Sleep until one of curl's sockets is ready, curl's timer is due, our
+ *		latch is set or max_wait_ms (-1: no limit) has passed, then let curl
+ *		do its work.  Interrupts are
  *		processed (and may raise ERROR) after every wake-up.
  */
 static void
-wait_for_activity(void)
+wait_for_activity(long max_wait_ms)
 {
 	WaitEvent	events[MAX_WATCHED_SOCKETS + 2];
 	WaitEventSet *volatile set = NULL;
@@ -591,6 +592,8 @@ wait_for_activity(void)
 
 	if (timeout < 0 || timeout > IDLE_WAIT_MS)
 		timeout = IDLE_WAIT_MS;
+	if (max_wait_ms >= 0 && timeout > max_wait_ms)
+		timeout = max_wait_ms;
 
 	if (timeout > 0)
 	{
@@ -650,24 +653,49 @@ wait_for_activity(void)
 /*
  * http_wait_any
  *		Drive every transfer in flight until one has finished and return it
- *		(collect it with http_transfer_finish).  NULL when none is in flight.
+ *		(collect it with http_transfer_finish).  NULL when none is in flight,
+ *		or when timeout_ms (-1: no limit) passed first.
  */
 HttpTransfer *
-http_wait_any(void)
+http_wait_any(long timeout_ms)
 {
 	HttpTransfer *t;
+	instr_time	start;
 
 	if (backend_multi == NULL)
 		return NULL;
+	INSTR_TIME_SET_CURRENT(start);
 	for (;;)
 	{
+		long		left = -1;
+
 		t = collect_finished();
 		if (t != NULL)
 			return t;
 		if (n_active_transfers == 0)
 			return NULL;
-		wait_for_activity();
+		if (timeout_ms >= 0)
+		{
+			instr_time	now;
+
+			INSTR_TIME_SET_CURRENT(now);
+			INSTR_TIME_SUBTRACT(now, start);
+			left = timeout_ms - (long) INSTR_TIME_GET_MILLISEC(now);
+			if (left <= 0)
+				return NULL;
+		}
+		wait_for_activity(left);
 	}
+}
+
+/*
+ * http_transfer_discard
+ *		Abandon a transfer (finished or not) without collecting it.
+ */
+void
+http_transfer_discard(HttpTransfer *transfer)
+{
+	transfer_release(transfer);
 }
 
 /*
@@ -768,6 +796,25 @@ http_transfer_finish(HttpTransfer *t, HttpResponse *resp)
 }
 
 /*
+ * http_wait_for
+ *		Drive transfers until this one has finished (for synchronous callers,
+ *		which have no other transfer in flight).
+ */
+void
+http_wait_for(HttpTransfer *mine)
+{
+	HttpTransfer *t;
+
+	while ((t = http_wait_any(-1)) != mine)
+	{
+		if (t == NULL)
+			elog(ERROR, "HTTP transfer vanished");
+		/* not ours (cannot happen in a synchronous call): drop it */
+		transfer_release(t);
+	}
+}
+
+/*
  * http_execute
  *		Run one request to completion.  Transport failures are reported in
  *		resp->outcome, not raised; interrupts raise as usual.
@@ -776,15 +823,8 @@ void
 http_execute(const HttpRequest *req, HttpResponse *resp)
 {
 	HttpTransfer *mine = http_transfer_start(req, NULL);
-	HttpTransfer *t;
 
-	while ((t = http_wait_any()) != mine)
-	{
-		if (t == NULL)
-			elog(ERROR, "HTTP transfer vanished");
-		/* not ours (cannot happen in a synchronous call): drop it */
-		transfer_release(t);
-	}
+	http_wait_for(mine);
 	http_transfer_finish(mine, resp);
 }
 

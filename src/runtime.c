@@ -31,14 +31,6 @@
 /* Server time minus our clock, learnt from a response's Date header. */
 static int64 clock_offset_s = 0;
 
-/* Where a request goes: the pieces of the endpoint URL. */
-typedef struct EndpointUrl
-{
-	char	   *scheme_authority;	/* "https://host[:port]" */
-	char	   *host_header;	/* lower-case host, ":port" unless default */
-	char	   *base_path;		/* "" or "/prefix" without trailing '/' */
-} EndpointUrl;
-
 /*
  * bedrock_validate_model_id
  *		Reject a model id that cannot be a Bedrock model id or ARN before it
@@ -247,75 +239,92 @@ fetched_credentials_rejected(const BedrockCall *call)
 }
 
 /*
- * bedrock_runtime_call
- *		Perform call->operation on call->model, retrying per the standard
- *		mode, and fill the outcome fields.  Failures of the call (AWS errors,
- *		transport failures) are reported in call->error, not raised;
- *		configuration problems (no credentials) and interrupts raise.
+ * bedrock_call_begin
+ *		Prepare a call: its URL, signing path and invocation id, and the
+ *		outcome fields.  Nothing is sent.
  */
 void
-bedrock_runtime_call(BedrockCall *call)
+bedrock_call_begin(BedrockCall *call)
 {
-	EndpointUrl ep;
 	char	   *model_utf8;
-	char	   *path;
-	char	   *url;
-	char	   *invocation = invocation_id();
-	instr_time	start;
-	instr_time	elapsed;
-	bool		retried = false;
-	bool		skew_retried = false;
-	int			last_cost = 0;
 
-	parse_endpoint(bedrock_runtime_base_url(), &ep);
+	call->ep = palloc(sizeof(EndpointUrl));
+	parse_endpoint(bedrock_runtime_base_url(), call->ep);
 	model_utf8 = server_to_utf8(call->model, strlen(call->model));
-	path = psprintf("%s/model/%s/%s", ep.base_path,
-					sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
-					call->path_suffix);
-	url = psprintf("%s%s", ep.scheme_authority, path);
+	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
+						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
+						  call->path_suffix);
+	call->url = psprintf("%s%s", call->ep->scheme_authority, call->path);
+	call->invocation = invocation_id();
 
 	call->ok = false;
 	call->attempts = 0;
 	call->throttled_attempts = 0;
 	call->credentials_refreshed = false;
-	INSTR_TIME_SET_CURRENT(start);
+	call->retried = false;
+	call->skew_retried = false;
+	call->last_cost = 0;
+	INSTR_TIME_SET_CURRENT(call->started);
+}
 
-	for (;;)
+/*
+ * bedrock_call_start_attempt
+ *		Sign and start the next attempt; it progresses in http_wait_any().
+ *		arg tags the transfer (http_transfer_arg).
+ */
+HttpTransfer *
+bedrock_call_start_attempt(BedrockCall *call, void *arg)
+{
+	HttpRequest req = {0};
+	HttpTransfer *t;
+
+	call->attempts++;
+	req.method = "POST";
+	req.url = call->url;
+	req.headers = sign_attempt(call, call->ep, call->path, call->invocation,
+							   call->attempts, call->max_attempts);
+	req.body = call->body;
+	req.body_len = call->body_len;
+	req.timeout_ms = call->timeout_ms;
+	req.connect_timeout_ms = bedrock_connect_timeout_ms;
+	req.max_response_bytes = (size_t) bedrock_max_response_bytes;
+	t = http_transfer_start(&req, arg);
+	/* curl copied the header lines into its own list */
+	list_free_deep(req.headers);
+	return t;
+}
+
+/*
+ * bedrock_call_finish_attempt
+ *		Collect a finished attempt and decide: returns -1 when the call is
+ *		over (call->ok or call->error tell how), else the delay in ms before
+ *		the next attempt (0: at once).
+ */
+long
+bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
+{
+	RetryClass	rc;
+	bool		offset_changed;
+	long		next = -1;
+
+	http_transfer_finish(transfer, &call->response);
+	offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+		note_server_date(&call->response);
+
+	if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+		call->response.status >= 200 && call->response.status < 300)
 	{
-		HttpRequest req = {0};
-		RetryClass rc;
-		bool		offset_changed;
-
-		call->attempts++;
-		req.method = "POST";
-		req.url = url;
-		req.headers = sign_attempt(call, &ep, path, invocation,
-								   call->attempts, call->max_attempts);
-		req.body = call->body;
-		req.body_len = call->body_len;
-		req.timeout_ms = call->timeout_ms;
-		req.connect_timeout_ms = bedrock_connect_timeout_ms;
-		req.max_response_bytes = (size_t) bedrock_max_response_bytes;
-
-		http_execute(&req, &call->response);
-		list_free_deep(req.headers);
-
-		offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
-			note_server_date(&call->response);
-
-		if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
-			call->response.status >= 200 && call->response.status < 300)
-		{
-			call->ok = true;
-			retry_quota_release(retried, last_cost);
-			break;
-		}
-
+		call->ok = true;
+		retry_quota_release(call->retried, call->last_cost);
+	}
+	else
+	{
 		if (call->response.outcome == HTTP_RESPONSE_RECEIVED)
 			aws_error_from_response(&call->response, &call->error);
 		else
 			aws_error_from_transport(&call->response, call->timeout_ms, &call->error);
 
+		rc = retry_classify(&call->error);
 		if (!call->credentials_refreshed && fetched_credentials_rejected(call))
 		{
 			AwsCredentials used = {0};
@@ -325,28 +334,61 @@ bedrock_runtime_call(BedrockCall *call)
 			strlcpy(used.access_key_id, call->access_key_id, sizeof(used.access_key_id));
 			credentials_report_rejected(&used);
 			call->credentials_refreshed = true;
-			continue;
+			next = 0;
 		}
-
-		rc = retry_classify(&call->error);
-		if (rc == RETRY_THROTTLING)
-			call->throttled_attempts++;
-		if (rc == RETRY_CLOCK_SKEW)
+		else if (rc == RETRY_CLOCK_SKEW)
 		{
 			/* re-sign once with the corrected clock; not a quota matter */
-			if (!offset_changed || skew_retried || call->attempts >= call->max_attempts)
-				break;
-			skew_retried = true;
-			continue;
+			if (offset_changed && !call->skew_retried && call->attempts < call->max_attempts)
+			{
+				call->skew_retried = true;
+				next = 0;
+			}
 		}
-		if (rc == RETRY_NEVER || call->attempts >= call->max_attempts ||
-			!retry_quota_acquire(rc, &last_cost))
-			break;
-		retried = true;
-		http_sleep_ms(retry_backoff_ms(rc, call->attempts, &call->response));
+		else
+		{
+			if (rc == RETRY_THROTTLING)
+				call->throttled_attempts++;
+			if (rc != RETRY_NEVER && call->attempts < call->max_attempts &&
+				retry_quota_acquire(rc, &call->last_cost))
+			{
+				call->retried = true;
+				next = retry_backoff_ms(rc, call->attempts, &call->response);
+			}
+		}
 	}
 
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	call->latency_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	if (next < 0)
+	{
+		instr_time	elapsed;
+
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, call->started);
+		call->latency_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	}
+	return next;
+}
+
+/*
+ * bedrock_runtime_call
+ *		Perform call->operation on call->model, retrying per the standard
+ *		mode, and fill the outcome fields.  Failures of the call (AWS errors,
+ *		transport failures) are reported in call->error, not raised;
+ *		configuration problems (no credentials) and interrupts raise.
+ */
+void
+bedrock_runtime_call(BedrockCall *call)
+{
+	long		delay;
+
+	bedrock_call_begin(call);
+	do
+	{
+		HttpTransfer *mine = bedrock_call_start_attempt(call, NULL);
+
+		http_wait_for(mine);
+		delay = bedrock_call_finish_attempt(call, mine);
+		if (delay > 0)
+			http_sleep_ms(delay);
+	} while (delay >= 0);
 }

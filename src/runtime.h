@@ -13,9 +13,19 @@
 #ifndef BEDROCK_RUNTIME_H
 #define BEDROCK_RUNTIME_H
 
+#include "portability/instr_time.h"
+
 #include "aws_error.h"
 #include "credentials.h"
 #include "http.h"
+
+/* Where a request goes: the pieces of the endpoint URL. */
+typedef struct EndpointUrl
+{
+	char	   *scheme_authority;	/* "https://host[:port]" */
+	char	   *host_header;	/* lower-case host, ":port" unless default */
+	char	   *base_path;		/* "" or "/prefix" without trailing '/' */
+} EndpointUrl;
 
 typedef struct BedrockCall
 {
@@ -42,10 +52,23 @@ typedef struct BedrockCall
 	char		access_key_id[AWS_ACCESS_KEY_ID_MAXLEN + 1];
 	uint64		credential_generation;
 	char		principal_arn[AWS_PRINCIPAL_ARN_MAXLEN];
+
+	/* state between attempts (bedrock_call_begin sets it up) */
+	EndpointUrl *ep;
+	char	   *path;			/* wire path */
+	char	   *url;
+	char	   *invocation;		/* amz-sdk-invocation-id */
+	instr_time	started;
+	bool		retried;
+	bool		skew_retried;
+	int			last_cost;		/* retry quota taken by the last retry */
 } BedrockCall;
 
 /* in runtime.c */
 extern void bedrock_validate_model_id(const char *model);
 extern void bedrock_runtime_call(BedrockCall *call);
+extern void bedrock_call_begin(BedrockCall *call);
+extern HttpTransfer *bedrock_call_start_attempt(BedrockCall *call, void *arg);
+extern long bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer);
 
 #endif							/* BEDROCK_RUNTIME_H */

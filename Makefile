@@ -5,6 +5,8 @@
 #   make demo       install what is missing, build, and show it working
 #                   against the local AWS emulator (no AWS account needed)
 #   make test       install what is missing, build, and run every suite
+#   make bench      install what is missing, build, and measure it against
+#                   the local AWS emulator and the AWS SDK (BENCHMARKS.md)
 
 EXTENSION  = bedrock_fdw
 EXTVERSION = 0.1.0
@@ -34,6 +36,7 @@ OBJS = \
 	src/chat_options.o \
 	src/converse.o \
 	src/chat.o \
+	src/chat_batch.o \
 	src/json_util.o \
 	src/runtime.o
 
@@ -52,7 +55,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # the endpoint GUCs pointing at the emulator; test/run-suites writes that
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
-	usage_stats chat_cancel secrets bad_input identity usage_views
+	usage_stats chat_batch chat_cancel secrets bad_input identity usage_views
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 
@@ -74,7 +77,7 @@ all install installcheck:
 	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
 endif
 
-.PHONY: deps test demo print-regress valgrind-check
+.PHONY: deps test demo bench print-regress valgrind-check
 
 # Install the compiler, PostgreSQL, headers, libraries and Node.js we need
 # (Debian 12; as root or through sudo).  Does nothing when all are present.
@@ -90,6 +93,11 @@ demo: deps
 	$(MAKE) all
 	test/bootstrap/as-root $(MAKE) install
 	test/demo/run-demo
+
+bench: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/bench/run-bench
 
 # the pg_regress suites, for scripts
 print-regress:

@@ -27,6 +27,18 @@ COMMENT ON FUNCTION bedrock_chat(text, text, text, jsonb) IS
 
 REVOKE ALL ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM PUBLIC;
 
+CREATE FUNCTION bedrock_chat_batch(model text, prompts text[], system text DEFAULT NULL,
+                                   options jsonb DEFAULT NULL)
+RETURNS TABLE (ord int, response jsonb)
+AS 'MODULE_PATHNAME', 'bedrock_chat_batch'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_chat_batch(text, text[], text, jsonb) IS
+'bedrock_chat for every element of prompts, with up to bedrock.max_concurrency (or the concurrency option) requests in flight; one row per prompt in input order, failures as JSON error rows unless on_error says otherwise';
+
+REVOKE ALL ON FUNCTION bedrock_chat_batch(text, text[], text, jsonb) FROM PUBLIC;
+
 -- Signing with credentials the caller supplies spends nobody else's
 -- identity, so everyone may use it.  STABLE: a NULL signing_time means
 -- now(), the transaction's start time.

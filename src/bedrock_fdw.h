@@ -38,6 +38,7 @@ extern int	bedrock_timeout_ms;
 extern int	bedrock_connect_timeout_ms;
 extern int	bedrock_max_response_bytes;
 extern int	bedrock_max_attempts;
+extern int	bedrock_max_concurrency;
 extern int	bedrock_credential_source;
 extern char *bedrock_role_arn;
 extern char *bedrock_external_id;

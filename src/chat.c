@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "bedrock_fdw.h"
+#include "chat.h"
 #include "chat_options.h"
 #include "converse.h"
 #include "runtime.h"
@@ -96,6 +97,86 @@ chat_result(BedrockCall *call, const ChatOptions *opts, Jsonb *response)
 }
 
 /*
+ * chat_prepare
+ *		Set up a Converse call of prompt (non-empty; system may be NULL) to
+ *		model, and start its usage record.
+ */
+void
+chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
+			 const char *prompt, const char *system, const ChatOptions *opts)
+{
+	memset(call, 0, sizeof(*call));
+	call->operation = "Converse";
+	call->path_suffix = "converse";
+	call->model = model;
+	call->body = converse_build_body(prompt, system, opts, &call->body_len);
+	call->timeout_ms = opts->timeout_ms;
+	call->max_attempts = opts->max_attempts;
+	usage_record_init(usage, "converse", model);
+}
+
+/*
+ * chat_interrupted
+ *		Submit the usage record of a call that an ERROR (a cancel, say)
+ *		interrupted: the tokens may be billed all the same.  For PG_CATCH
+ *		blocks; it does not raise.
+ */
+void
+chat_interrupted(BedrockCall *call, UsageRecord *usage)
+{
+	usage_record_finish(usage, call,
+						geterrcode() == ERRCODE_QUERY_CANCELED ? "Cancelled" : "Interrupted");
+	usage_record_submit(usage);
+}
+
+/*
+ * chat_complete
+ *		A call is over: check the response, submit the usage record, and
+ *		return the result, or what on_error says for a failure (which may be
+ *		to raise).
+ */
+Jsonb *
+chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
+{
+	Jsonb	   *response = NULL;
+
+	if (call->ok)
+	{
+		response = json_parse_utf8(call->response.body, call->response.body_len);
+		if (response == NULL || !converse_has_output(response))
+		{
+			call->ok = false;
+			aws_error_malformed(&call->response,
+								response == NULL ? "the response is not valid JSON"
+								: "the response has no output message",
+								&call->error);
+		}
+		else
+			converse_fill_usage(response, usage);
+	}
+	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
+	usage_record_submit(usage);
+
+	if (call->ok)
+		return chat_result(call, opts, response);
+	return failure_result(call, opts->on_error);
+}
+
+/*
+ * chat_check_prompt
+ *		An empty prompt is a caller's mistake, refused before any call.
+ */
+void
+chat_check_prompt(const char *prompt)
+{
+	if (prompt[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prompt must not be empty"),
+				 errhint("Pass NULL to skip a row without calling Bedrock.")));
+}
+
+/*
  * bedrock_chat
  *		SQL: bedrock_chat(model text, prompt text, system text DEFAULT NULL,
  *		options jsonb DEFAULT NULL) RETURNS jsonb.
@@ -110,12 +191,11 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	MemoryContext callcxt;
 	MemoryContext oldcxt;
 	ChatOptions opts;
-	BedrockCall call = {0};
+	BedrockCall call;
 	char	   *model;
 	char	   *prompt;
 	char	   *system = NULL;
 	Jsonb	   *result;
-	Jsonb	   *response = NULL;
 	UsageRecord usage;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -130,63 +210,25 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-					   "bedrock_chat", &opts);
+					   "bedrock_chat", false, &opts);
 
 	bedrock_validate_model_id(model);
-	if (prompt[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("prompt must not be empty"),
-				 errhint("Pass NULL to skip a row without calling Bedrock.")));
+	chat_check_prompt(prompt);
 	if (system != NULL && system[0] == '\0')
 		system = NULL;
 
-	call.operation = "Converse";
-	call.path_suffix = "converse";
-	call.model = model;
-	call.body = converse_build_body(prompt, system, &opts, &call.body_len);
-	call.timeout_ms = opts.timeout_ms;
-	call.max_attempts = opts.max_attempts;
-
-	/*
-	 * The call's usage record goes out whatever happens next: success,
-	 * failure, or an interrupt in the middle (the tokens may be billed).
-	 */
-	usage_record_init(&usage, "converse", model);
+	chat_prepare(&call, &usage, model, prompt, system, &opts);
 	PG_TRY();
 	{
 		bedrock_runtime_call(&call);
 	}
 	PG_CATCH();
 	{
-		usage_record_finish(&usage, &call,
-							geterrcode() == ERRCODE_QUERY_CANCELED ? "Cancelled" : "Interrupted");
-		usage_record_submit(&usage);
+		chat_interrupted(&call, &usage);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-
-	if (call.ok)
-	{
-		response = json_parse_utf8(call.response.body, call.response.body_len);
-		if (response == NULL || !converse_has_output(response))
-		{
-			call.ok = false;
-			aws_error_malformed(&call.response,
-								response == NULL ? "the response is not valid JSON"
-								: "the response has no output message",
-								&call.error);
-		}
-		else
-			converse_fill_usage(response, &usage);
-	}
-	usage_record_finish(&usage, &call, call.ok ? NULL : call.error.code);
-	usage_record_submit(&usage);
-
-	if (call.ok)
-		result = chat_result(&call, &opts, response);
-	else
-		result = failure_result(&call, opts.on_error);
+	result = chat_complete(&call, &usage, &opts);
 
 	MemoryContextSwitchTo(oldcxt);
 	if (result != NULL)

@@ -25,6 +25,7 @@
 #include "chat_options.h"
 
 #define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields"
+#define VALID_BATCH_OPTIONS VALID_OPTIONS ", concurrency"
 
 static const char *
 jsonb_type_name(const JsonbValue *v)
@@ -154,9 +155,12 @@ on_error_option(const char *funcname, const JsonbValue *v)
  *		Fill *opts from the options argument (NULL for none), with the
  *		settings' values as defaults.  Raises 22023 naming the offending
  *		option on an unknown key, a wrong type or a value out of range.
+ *		Batches (batch) also take "concurrency" and report failures as JSON
+ *		unless told otherwise, so that one failed prompt loses no other.
  */
 void
-chat_options_parse(Jsonb *options, const char *funcname, ChatOptions *opts)
+chat_options_parse(Jsonb *options, const char *funcname, bool batch,
+				   ChatOptions *opts)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -165,7 +169,8 @@ chat_options_parse(Jsonb *options, const char *funcname, ChatOptions *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->timeout_ms = bedrock_timeout_ms;
 	opts->max_attempts = bedrock_max_attempts;
-	opts->on_error = ON_ERROR_RAISE;
+	opts->on_error = batch ? ON_ERROR_JSON : ON_ERROR_RAISE;
+	opts->concurrency = bedrock_max_concurrency;
 
 	if (options == NULL)
 		return;
@@ -221,10 +226,13 @@ chat_options_parse(Jsonb *options, const char *funcname, ChatOptions *opts)
 				wrong_type(funcname, key, "an object", &val);
 			opts->additional_model_request_fields = val.val.binary.data;
 		}
+		else if (batch && strcmp(key, "concurrency") == 0)
+			opts->concurrency = (int) integer_option(funcname, key, &val, 1,
+													 bedrock_max_concurrency);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" of %s", key, funcname),
-					 errhint("Valid options are: %s.", VALID_OPTIONS)));
+					 errhint("Valid options are: %s.", batch ? VALID_BATCH_OPTIONS : VALID_OPTIONS)));
 	}
 }

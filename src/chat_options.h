@@ -36,10 +36,11 @@ typedef struct ChatOptions
 	OnErrorMode on_error;
 	bool		raw;			/* add the whole response as "response" */
 	JsonbContainer *additional_model_request_fields;	/* object, or NULL */
+	int			concurrency;	/* batches: requests in flight */
 } ChatOptions;
 
 /* in chat_options.c */
 extern void chat_options_parse(Jsonb *options, const char *funcname,
-							   ChatOptions *opts);
+							   bool batch, ChatOptions *opts);
 
 #endif							/* BEDROCK_CHAT_OPTIONS_H */

@@ -38,6 +38,7 @@ int			bedrock_timeout_ms = 120000;
 int			bedrock_connect_timeout_ms = 10000;
 int			bedrock_max_response_bytes = 32 * 1024 * 1024;
 int			bedrock_max_attempts = 3;
+int			bedrock_max_concurrency = 16;
 int			bedrock_credential_source = CREDENTIAL_SOURCE_AUTO;
 char	   *bedrock_role_arn = NULL;
 char	   *bedrock_external_id = NULL;
@@ -353,6 +354,15 @@ bedrock_define_gucs(void)
 							&bedrock_max_attempts,
 							3, 1, 10,
 							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("bedrock.max_concurrency",
+							"Most requests one batch keeps in flight.",
+							"The concurrency option of bedrock_chat_batch may only lower it.",
+							&bedrock_max_concurrency,
+							16, 1, 1024,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 

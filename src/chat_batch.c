@@ -1,0 +1,257 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat_batch.c
+ *	  bedrock_chat_batch(model, prompts, system, options): many Converse
+ *	  calls in flight from one backend, one result row per prompt, in
+ *	  input order.
+ *
+ * A scheduler over the same call steps bedrock_chat uses
+ * (bedrock_call_begin / start_attempt / finish_attempt): it keeps up to
+ * `concurrency` attempts in flight on the backend's libcurl multi handle
+ * (connections are shared and kept alive), starts retries when their
+ * backoff has passed, and sleeps in the latch-aware wait of http.c, so a
+ * cancel stops every transfer at once (the transaction abort releases
+ * them) after each interrupted call's usage record has been submitted.
+ * Failures become error rows unless on_error says otherwise.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/chat_batch.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "bedrock_fdw.h"
+#include "chat.h"
+
+PG_FUNCTION_INFO_V1(bedrock_chat_batch);
+
+typedef struct BatchItem
+{
+	BedrockCall call;
+	UsageRecord usage;
+	bool		skip;			/* NULL prompt: no call, NULL result */
+	bool		busy;			/* started and not over */
+	TimestampTz retry_at;		/* when waiting for a retry; else 0 */
+	Jsonb	   *result;
+} BatchItem;
+
+typedef struct Batch
+{
+	BatchItem  *items;
+	int			n;
+	int			next_new;		/* first item not started yet */
+	int			in_flight;		/* attempts on the wire */
+	int			remaining;		/* items not over */
+	List	   *waiting;		/* items waiting for a retry */
+	const ChatOptions *opts;
+} Batch;
+
+/* Start the next attempt of an item. */
+static void
+start_attempt(Batch *b, BatchItem *item)
+{
+	item->retry_at = 0;
+	(void) bedrock_call_start_attempt(&item->call, item);
+	b->in_flight++;
+}
+
+/*
+ * start_what_may_start
+ *		Fill free places: retries whose backoff has passed first, then new
+ *		prompts in input order.
+ */
+static void
+start_what_may_start(Batch *b)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, b->waiting)
+	{
+		BatchItem  *item = lfirst(lc);
+
+		if (b->in_flight >= b->opts->concurrency)
+			return;
+		if (item->retry_at <= now)
+		{
+			b->waiting = foreach_delete_current(b->waiting, lc);
+			start_attempt(b, item);
+		}
+	}
+	while (b->in_flight < b->opts->concurrency && b->next_new < b->n)
+	{
+		BatchItem  *item = &b->items[b->next_new++];
+
+		if (item->skip)
+			continue;
+		bedrock_call_begin(&item->call);
+		item->busy = true;
+		start_attempt(b, item);
+	}
+}
+
+/* Milliseconds until the first waiting retry is due; -1 when none waits. */
+static long
+next_retry_in(Batch *b)
+{
+	TimestampTz first = 0;
+	ListCell   *lc;
+
+	foreach(lc, b->waiting)
+	{
+		BatchItem  *item = lfirst(lc);
+
+		if (first == 0 || item->retry_at < first)
+			first = item->retry_at;
+	}
+	if (first == 0)
+		return -1;
+	return Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), first), 0);
+}
+
+/*
+ * run_batch
+ *		Drive every item to its end.  Raises only for interrupts and for a
+ *		failure under on_error "raise".
+ */
+static void
+run_batch(Batch *b)
+{
+	while (b->remaining > 0)
+	{
+		HttpTransfer *t;
+		BatchItem  *item;
+		long		delay;
+
+		start_what_may_start(b);
+		if (b->in_flight == 0)
+		{
+			/* only retries waiting: sleep (interruptibly) until the first */
+			http_sleep_ms(next_retry_in(b));
+			continue;
+		}
+		t = http_wait_any(next_retry_in(b));
+		if (t == NULL)
+			continue;			/* a retry became due */
+		item = (BatchItem *) http_transfer_arg(t);
+		b->in_flight--;
+		delay = bedrock_call_finish_attempt(&item->call, t);
+		if (delay >= 0)
+		{
+			item->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+			b->waiting = lappend(b->waiting, item);
+			continue;
+		}
+		item->busy = false;
+		b->remaining--;
+		item->result = chat_complete(&item->call, &item->usage, b->opts);
+	}
+}
+
+/*
+ * bedrock_chat_batch
+ *		SQL: bedrock_chat_batch(model text, prompts text[], system text
+ *		DEFAULT NULL, options jsonb DEFAULT NULL)
+ *		RETURNS TABLE(ord int, response jsonb).
+ *
+ * One row per array element (ord counts from 1 in storage order), with
+ * bedrock_chat's result, NULL for a NULL prompt (or a NULL model), or the
+ * failure as on_error says ("json" unless set).  The option "concurrency"
+ * (at most bedrock.max_concurrency, its default) bounds the requests in
+ * flight.
+ */
+Datum
+bedrock_chat_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext batchcxt;
+	MemoryContext oldcxt;
+	ChatOptions opts;
+	Batch		b = {0};
+	Datum	   *prompts;
+	bool	   *nulls;
+	char	   *model = NULL;
+	char	   *system = NULL;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_chat_batch",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(batchcxt);
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
+					  &prompts, &nulls, &b.n);
+	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+					   "bedrock_chat_batch", true, &opts);
+	b.opts = &opts;
+	if (!PG_ARGISNULL(0))
+	{
+		model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		bedrock_validate_model_id(model);
+	}
+	if (!PG_ARGISNULL(2))
+		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (system != NULL && system[0] == '\0')
+		system = NULL;
+
+	/* check every prompt before anything is sent */
+	b.items = palloc0(sizeof(BatchItem) * Max(b.n, 1));
+	for (i = 0; i < b.n; i++)
+	{
+		BatchItem  *item = &b.items[i];
+
+		item->skip = nulls[i] || model == NULL;
+		if (item->skip)
+			continue;
+		chat_check_prompt(TextDatumGetCString(prompts[i]));
+		chat_prepare(&item->call, &item->usage, model,
+					 TextDatumGetCString(prompts[i]), system, &opts);
+		b.remaining++;
+	}
+
+	PG_TRY();
+	{
+		run_batch(&b);
+	}
+	PG_CATCH();
+	{
+		/* every call under way may be billed: record it */
+		for (i = 0; i < b.n; i++)
+		{
+			if (b.items[i].busy)
+				chat_interrupted(&b.items[i].call, &b.items[i].usage);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(oldcxt);
+	for (i = 0; i < b.n; i++)
+	{
+		Datum		values[2];
+		bool		isnull[2] = {false, false};
+
+		values[0] = Int32GetDatum(i + 1);
+		isnull[1] = b.items[i].result == NULL;
+		values[1] = isnull[1] ? (Datum) 0 : JsonbPGetDatum(b.items[i].result);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	MemoryContextDelete(batchcxt);
+	PG_RETURN_NULL();
+}

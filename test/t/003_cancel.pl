@@ -118,6 +118,30 @@ is($fds_after - $fds_before, 0,
 $s->quit;
 $emu->admin('clear');
 
+# 6. cancelling a batch with 16 calls in flight stops them all and leaves
+# no socket behind: after a warm-up batch (which leaves up to 16 kept-alive
+# connections), 20 cancelled batches do not add a descriptor
+$emu->admin('clear');
+my $sb = $node->background_psql('postgres', on_error_stop => 0);
+my $bpid = $sb->query('SELECT pg_backend_pid()');
+$sb->query("SELECT count(*) FROM bedrock_chat_batch('$model', (SELECT array_agg('warm ' || g) FROM generate_series(1, 16) g))");
+my $batch_fds_before = network_fds($bpid);
+$emu->admin('fault', '{"type":"latency","ms":20000,"count":0}');
+$sb->query("SET statement_timeout = '100ms'");
+$sb->{stderr} = '';
+$sb->query("SELECT count(*) FROM bedrock_chat_batch('$model', (SELECT array_agg('slow ' || g) FROM generate_series(1, 16) g))")
+  for 1 .. 20;
+my @batch_cancels = ($sb->{stderr} =~ /canceling statement due to statement timeout/g);
+is(scalar @batch_cancels, 20, 'all 20 batches were cancelled');
+my $batch_fds_after = network_fds($bpid);
+cmp_ok($batch_fds_after, '<=', $batch_fds_before,
+	"20 cancelled batches of 16 left no descriptor behind ($batch_fds_before before, $batch_fds_after after)");
+$emu->admin('clear');
+$sb->query('RESET statement_timeout');
+is($sb->query("SELECT count(*) FILTER (WHERE response ? 'text') FROM bedrock_chat_batch('$model', ARRAY['a', 'b', 'c'])"),
+	'3', 'the backend runs batches again after the cancels');
+$sb->quit;
+
 $bg->quit;
 $node->stop;
 done_testing();

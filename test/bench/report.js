@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+'use strict';
+// Print the results of test/bench/run-bench (JSON lines) as Markdown tables.
+//   node report.js results.jsonl
+const fs = require('fs');
+
+const rows = fs
+  .readFileSync(process.argv[2], 'utf8')
+  .split('\n')
+  .filter((l) => l.trim().startsWith('{'))
+  .map((l) => JSON.parse(l));
+const of = (kind) => rows.filter((r) => r.kind === kind);
+const one = (kind) => of(kind)[0] || {};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const int = (x) => Math.round(x).toLocaleString('en-US');
+const fix = (x, d = 2) => x.toFixed(d);
+const mib = (kb) => `${fix(kb / 1024, 1)} MiB`;
+const signedMib = (kb) => `${kb >= 0 ? '+' : '−'}${fix(Math.abs(kb) / 1024, 2)} MiB`;
+const signedKib = (bytes) => `${bytes >= 0 ? '+' : '−'}${int(Math.abs(bytes) / 1024)} KiB`;
+const out = [];
+const p = (s = '') => out.push(s);
+
+// --- machine ---------------------------------------------------------------
+const m = one('machine');
+const srv = one('server');
+p('### Machine');
+p();
+p('| | |');
+p('|---|---|');
+p(`| CPUs (nproc) | ${m.nproc} × ${m.cpu} |`);
+p(`| memory | ${fix(m.mem_kb / 1024 / 1024, 1)} GiB |`);
+p(`| system | ${m.os}, ${m.kernel} |`);
+p(`| PostgreSQL | ${m.postgres}; shared_preload_libraries = '${srv.preload}' |`);
+p(`| bedrock_fdw | ${srv.extversion}${m.revision ? ` (${m.revision})` : ''} |`);
+p(`| libcurl | ${m.libcurl}${m.libcurl_package ? ` (package ${m.libcurl_package})` : ''} |`);
+p(`| Node.js | ${m.node} |`);
+p(`| AWS SDK | @aws-sdk/client-bedrock-runtime ${m.sdk}, @smithy/node-http-handler ${m.node_http_handler} |`);
+p(`| run | ${m.date} |`);
+const load = (at) => (of('load').find((l) => l.at === at) || {}).loadavg;
+if (load('start')) p(`| load average (1, 5, 15 min) | ${load('start')} at the start, ${load('end')} at the end |`);
+p();
+
+// --- emulator ceiling ----------------------------------------------------------
+const ceil = of('ceiling');
+const seqCeiling = (ceil.find((c) => c.concurrency === 1) || {}).rate;
+p('### The emulator\'s ceiling');
+p();
+p('Converse requests per second the emulator answers (raw keep-alive node:http loop, one request');
+p('signed once and replayed; the emulator verifies the signature and builds the answer every time).');
+p();
+p('| in flight | requests/s | errors |');
+p('|---:|---:|---:|');
+for (const c of ceil) p(`| ${c.concurrency} | ${int(c.rate)} | ${c.errors} |`);
+p();
+
+// --- B2 ------------------------------------------------------------------------
+const b2 = of('b2');
+const runs = [...new Set(b2.map((r) => r.run))].sort((a, b) => a - b);
+const fdw = (run) => b2.find((r) => r.run === run && r.client === 'bedrock_fdw');
+const sdk = (run) => b2.find((r) => r.run === run && r.client === 'sdk');
+const ratios = runs.filter((r) => fdw(r) && sdk(r)).map((r) => fdw(r).rate / sdk(r).rate);
+const fdwRates = runs.map(fdw).filter(Boolean).map((r) => r.rate);
+const sdkRates = runs.map(sdk).filter(Boolean).map((r) => r.rate);
+if (b2.length) {
+  const calls = b2[0].calls;
+  p(`### B2: per-call overhead, ${int(calls)} sequential calls at 0 ms latency`);
+  p();
+  const cpuUs = (r) => (1e6 * r.cpu_seconds) / r.calls;
+  p('| run | bedrock_fdw calls/s | SDK calls/s | ratio | client CPU µs/call (fdw / SDK) | connections (fdw / SDK) | errors (fdw / SDK) |');
+  p('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    const f = fdw(r);
+    const s = sdk(r);
+    if (!f || !s) continue;
+    p(`| ${r} | ${int(f.rate)} | ${int(s.rate)} | ${fix(f.rate / s.rate)}× | ${int(cpuUs(f))} / ${int(cpuUs(s))} | ${f.connections} / ${s.connections} | ${f.errors} / ${s.errors} |`);
+  }
+  const rng = (xs, fmt) => `${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))}`;
+  const fdwCpu = median(runs.map(fdw).filter(Boolean).map(cpuUs));
+  const sdkCpu = median(runs.map(sdk).filter(Boolean).map(cpuUs));
+  p(`| **median** | **${int(median(fdwRates))}** | **${int(median(sdkRates))}** | **${fix(median(ratios))}×** | ${int(fdwCpu)} / ${int(sdkCpu)} | | |`);
+  p(`| range | ${rng(fdwRates, int)} | ${rng(sdkRates, int)} | ${rng(ratios, (x) => `${fix(x)}×`)} | | | |`);
+  p();
+  const med = median(ratios);
+  p(`Goal: bedrock_fdw ≥ 2× the SDK's calls/s. Median ratio ${fix(med)}×: ${med >= 2 ? 'met' : 'NOT met'}.`);
+  p(`Wall time per call (median): bedrock_fdw ${fix(1e6 / median(fdwRates), 0)} µs, SDK ${fix(1e6 / median(sdkRates), 0)} µs. ` +
+    `Client CPU per call (median; the backend's utime+stime from /proc at ${'1/100'} s resolution, the SDK process's cpuUsage()): ` +
+    `bedrock_fdw ${int(fdwCpu)} µs, SDK ${int(sdkCpu)} µs (${fix(sdkCpu / fdwCpu, 1)}× less CPU).`);
+  if (seqCeiling)
+    p(`bedrock_fdw's median is ${fix((100 * median(fdwRates)) / seqCeiling, 0)}% of the emulator's sequential ceiling (${int(seqCeiling)}/s).`);
+  p();
+}
+
+// --- B3 ------------------------------------------------------------------------
+const u = one('usage');
+const b3 = of('b3');
+if (b3.length) {
+  const before = b3.find((r) => r.label === 'before');
+  const cold = b3.find((r) => r.label === 'cold');
+  const last = b3[b3.length - 1];
+  p(`### B3: memory of one backend over ${int(last.calls)} calls`);
+  p();
+  p(`Backend pid ${before.pid}; /proc/<pid>/status and sum(total_bytes) of pg_backend_memory_contexts,`);
+  p(`read by the backend itself between statements of ${int(b3[3] ? b3[3].calls - b3[2].calls : last.calls)} calls.`);
+  p('"before" is after 1,000 warm-up calls (connection, TLS/curl and credential state set up).');
+  p();
+  p('| point | calls | VmRSS | RssAnon | RssShmem | VmHWM | memory contexts | errors | seconds | calls/s |');
+  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  let prev = null;
+  for (const r of b3) {
+    const rate = r.label === 'chunk' && prev ? int((r.calls - prev.calls) / (r.seconds - prev.seconds)) : '';
+    p(`| ${r.label === 'chunk' ? 'after' : r.label} | ${int(r.calls)} | ${mib(r.vmrss_kb)} | ${mib(r.rssanon_kb)} | ${mib(r.rssshmem_kb)} | ${mib(r.vmhwm_kb)} | ${int(r.ctx_bytes / 1024)} KiB | ${r.errors} | ${fix(r.seconds, 1)} | ${rate} |`);
+    prev = r;
+  }
+  p();
+  p(`Growth from "before" to the end: VmRSS ${signedMib(last.vmrss_kb - before.vmrss_kb)}, RssAnon ${signedMib(last.rssanon_kb - before.rssanon_kb)}, ` +
+    `RssShmem ${signedMib(last.rssshmem_kb - before.rssshmem_kb)}, VmHWM ${signedMib(last.vmhwm_kb - before.vmhwm_kb)}, memory contexts ${signedKib(last.ctx_bytes - before.ctx_bytes)}.`);
+  if (cold)
+    p(`From the fresh backend (no call yet): VmRSS ${signedMib(last.vmrss_kb - cold.vmrss_kb)}, RssAnon ${signedMib(last.rssanon_kb - cold.rssanon_kb)}.`);
+  const priv = (last.rssanon_kb - before.rssanon_kb) / 1024;
+  const ctx = (last.ctx_bytes - before.ctx_bytes) / 1048576;
+  const shm = (last.rssshmem_kb - before.rssshmem_kb) / 1024;
+  p(`VmRSS and VmHWM count shared memory once the backend has touched it (RssShmem): here mostly the slots of the ` +
+    `shared usage queue (${u.capacity ? int(u.capacity) : 'bedrock.usage_queue_size'} records, a ring${u.queue_bytes ? ` of ${fix(u.queue_bytes / 1048576, 1)} MiB` : ''}) that each call writes its record into, ` +
+    'which stops growing once the ring has gone round; the backend\'s own memory is RssAnon (malloc, memory contexts).');
+  // once the backend has made as many calls as the queue has slots, it has touched every slot
+  const round = b3.find((r) => r.label === 'chunk' && u.capacity && r.calls >= u.capacity);
+  if (round && round !== last)
+    p(`After the ring has gone round (${int(round.calls)} calls) to the end (${int(last.calls - round.calls)} more calls): ` +
+      `VmRSS ${signedMib(last.vmrss_kb - round.vmrss_kb)}, RssAnon ${signedMib(last.rssanon_kb - round.rssanon_kb)}, ` +
+      `RssShmem ${signedMib(last.rssshmem_kb - round.rssshmem_kb)}, VmHWM ${signedMib(last.vmhwm_kb - round.vmhwm_kb)}, ` +
+      `memory contexts ${signedKib(last.ctx_bytes - round.ctx_bytes)}.`);
+  p(`Goal: growth of at most a few MB. Private memory (RssAnon) ${signedMib(priv * 1024)} and memory contexts ${signedMib(ctx * 1024)}: ` +
+    `${Math.max(priv, ctx) <= 4 ? 'met' : 'NOT met'}. VmRSS ${signedMib(last.vmrss_kb - before.vmrss_kb)}, ` +
+    `${signedMib(shm * 1024)} of it shared memory` +
+    (round && round !== last ? `; after the ring had gone round: ${signedMib(last.vmrss_kb - round.vmrss_kb)}.` : '.'));
+  p();
+}
+
+// --- usage writer ----------------------------------------------------------------
+if (u.kind) {
+  p('### Usage accounting during the run');
+  p();
+  p(`Every call queued a usage record for the writer (queue capacity ${int(u.capacity)}): ` +
+    `pushed ${int(u.pushed)}, stored ${int(u.stored)}, dropped ${int(u.dropped)}, still queued ${int(u.queued)}; ` +
+    `rows in bedrock.usage_log: ${int(u.rows)}${u.last_error ? `; last error: ${u.last_error}` : ''}.`);
+  p();
+}
+
+process.stdout.write(out.join('\n') + '\n');

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+'use strict';
+// The official AWS SDK for JavaScript v3 side of `make bench`: Converse calls
+// through BedrockRuntimeClient + ConverseCommand over NodeHttpHandler with a
+// keep-alive agent, against the local emulator, with the same model,
+// credentials and prompts ('ping 1' … 'ping N') as the SQL side.
+//
+//   node sdk-converse.js --port-file F [--n 5000] [--warmup 50]
+//                        [--concurrency 1] [--model openai.gpt-oss-20b-1:0]
+//
+// --concurrency 1 is a plain sequential loop of awaited calls (B2); with more,
+// that many loops share the prompts and one client.  Prints one JSON line:
+// {"client":"sdk","calls","errors","seconds","rate","cpu_seconds","concurrency"}
+// (cpu_seconds: user + system CPU time of this process during the timed calls).
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const { createRequire } = require('module');
+
+// the SDK is a devDependency of the emulator: resolve it from there
+const emuRequire = createRequire(path.join(__dirname, '..', 'emulator', 'package.json'));
+const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-bedrock-runtime');
+const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
+const { LONG_TERM } = require('../emulator/lib/credentials');
+
+function args(argv) {
+  const o = { n: 5000, warmup: 50, concurrency: 1, model: 'openai.gpt-oss-20b-1:0', portFile: null };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (k === '--port-file') o.portFile = v;
+    else if (k === '--n') o.n = Number(v);
+    else if (k === '--warmup') o.warmup = Number(v);
+    else if (k === '--concurrency') o.concurrency = Number(v);
+    else if (k === '--model') o.model = v;
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (!o.portFile) throw new Error('--port-file is required');
+  return o;
+}
+
+async function main() {
+  const o = args(process.argv.slice(2));
+  const port = Number(fs.readFileSync(o.portFile, 'utf8').trim());
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const client = new BedrockRuntimeClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { ...LONG_TERM },
+    requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
+  });
+  const call = (g) =>
+    client.send(new ConverseCommand({ modelId: o.model, messages: [{ role: 'user', content: [{ text: `ping ${g}` }] }] }));
+
+  for (let g = 1; g <= o.warmup; g++) await call(g);
+
+  let next = 1;
+  let errors = 0;
+  async function loop() {
+    while (next <= o.n) {
+      const g = next++;
+      try {
+        const out = await call(g);
+        if (!out.output || !out.output.message) errors++;
+      } catch {
+        errors++;
+      }
+    }
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: o.concurrency }, loop));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  client.destroy();
+  agent.destroy();
+  console.log(JSON.stringify({ client: 'sdk', calls: o.n, errors, seconds, rate: o.n / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency }));
+}
+
+main().catch((e) => {
+  console.error(`sdk-converse: ${e.stack || e}`);
+  process.exit(1);
+});

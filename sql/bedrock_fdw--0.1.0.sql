@@ -452,3 +452,175 @@ COMMENT ON VIEW bedrock.usage_queue IS
 'State of the shared-memory queue of usage records (dropped counts records lost to a full queue)';
 
 GRANT SELECT ON bedrock.usage_queue TO PUBLIC;
+
+-- ==== Restartable enrichment jobs (bedrock_enrich) ====
+
+CREATE TABLE bedrock.enrich_jobs (
+    job_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    table_name    text NOT NULL,
+    target_column name NOT NULL,
+    model         text NOT NULL,
+    role_name     name NOT NULL DEFAULT current_user,
+    pid           int NOT NULL DEFAULT pg_backend_pid(),
+    status        text NOT NULL DEFAULT 'running'
+                  CHECK (status IN ('running', 'done', 'interrupted')),
+    rows_total    bigint NOT NULL,
+    rows_done     bigint NOT NULL DEFAULT 0,
+    errors        bigint NOT NULL DEFAULT 0,
+    input_tokens  bigint NOT NULL DEFAULT 0,
+    output_tokens bigint NOT NULL DEFAULT 0,
+    started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at   timestamptz
+);
+
+COMMENT ON TABLE bedrock.enrich_jobs IS
+'One row per bedrock_enrich run, updated (and committed) after every chunk';
+
+ALTER TABLE bedrock.enrich_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY enrich_jobs_own ON bedrock.enrich_jobs
+    USING (role_name = current_user
+           OR pg_catalog.pg_has_role(current_user, 'bedrock_admin', 'MEMBER'))
+    WITH CHECK (role_name = current_user);
+GRANT SELECT, INSERT, UPDATE ON bedrock.enrich_jobs TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('bedrock.enrich_jobs', '');
+
+CREATE VIEW bedrock.jobs WITH (security_invoker = true) AS
+SELECT job_id, table_name, target_column, model, role_name, pid, status,
+       rows_done, rows_total, errors, input_tokens, output_tokens,
+       started_at, updated_at, finished_at,
+       round(rows_done / nullif(extract(epoch FROM coalesce(finished_at, updated_at) - started_at), 0), 1)
+           AS rows_per_second,
+       CASE WHEN status = 'running' AND rows_done > 0 THEN
+           (coalesce(finished_at, updated_at) - started_at) / rows_done
+               * greatest(rows_total - rows_done - errors, 0)
+       END AS eta
+  FROM bedrock.enrich_jobs;
+
+COMMENT ON VIEW bedrock.jobs IS
+'Progress of bedrock_enrich runs: rows done and total, errors, tokens, rows per second, estimated time left';
+
+GRANT SELECT ON bedrock.jobs TO PUBLIC;
+
+-- bedrock_enrich fills target_column of target_table from the SQL
+-- expression prompt, evaluated over each row whose target is NULL, in
+-- chunks of chunk_size rows, each chunk sent with bedrock_chat_batch and
+-- committed: an interruption loses at most the chunk in flight, and
+-- calling it again resumes.  A text target gets the answer's text, a
+-- jsonb target the whole result.  Rows are claimed with FOR UPDATE SKIP
+-- LOCKED, so several sessions may enrich one table at once.  The prompt
+-- expression is SQL the caller writes, run with the caller's rights; the
+-- table and column names are quoted as identifiers.
+CREATE PROCEDURE bedrock_enrich(target_table regclass, target_column name,
+                                prompt text, model text,
+                                system text DEFAULT NULL, options jsonb DEFAULT NULL,
+                                chunk_size int DEFAULT 500, notices boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    target_type regtype;
+    job bigint;
+    failed tid[] := '{}';
+    todo bigint;
+    n_rows int;
+    n_ok int;
+    chunk_in bigint;
+    chunk_out bigint;
+    claim text;
+    store text;
+BEGIN
+    IF target_table IS NULL OR target_column IS NULL OR prompt IS NULL OR model IS NULL THEN
+        RAISE EXCEPTION 'bedrock_enrich needs a table, a target column, a prompt and a model'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF chunk_size IS NULL OR chunk_size < 1 OR chunk_size > 100000 THEN
+        RAISE EXCEPTION 'chunk_size must be between 1 and 100000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT a.atttypid::regtype INTO target_type
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = target_table AND a.attname = target_column
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF target_type IS NULL THEN
+        RAISE EXCEPTION 'column % of % does not exist', pg_catalog.quote_ident(target_column), target_table
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF target_type NOT IN ('text'::regtype, 'jsonb'::regtype) THEN
+        RAISE EXCEPTION 'target column % of % is of type %, not text or jsonb',
+                        pg_catalog.quote_ident(target_column), target_table, target_type
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+
+    -- a run whose backend is gone was interrupted
+    UPDATE bedrock.enrich_jobs j SET status = 'interrupted', finished_at = updated_at
+     WHERE j.status = 'running' AND j.role_name = current_user
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s WHERE s.pid = j.pid);
+
+    EXECUTE pg_catalog.format('SELECT count(*) FROM %s WHERE %I IS NULL', target_table, target_column)
+       INTO todo;
+    INSERT INTO bedrock.enrich_jobs (table_name, target_column, model, rows_total)
+    VALUES (target_table::text, target_column, model, todo)
+    RETURNING job_id INTO job;
+    COMMIT;
+
+    claim := pg_catalog.format(
+        'SELECT array_agg(ctid ORDER BY ctid), array_agg(nullif((%s)::text, '''') ORDER BY ctid)
+           FROM (SELECT ctid, * FROM %s WHERE %I IS NULL AND ctid <> ALL ($1)
+                  ORDER BY ctid LIMIT $2 FOR UPDATE SKIP LOCKED) claimed',
+        prompt, target_table, target_column);
+    store := pg_catalog.format(
+        'UPDATE %s t SET %I = CASE WHEN $3 THEN r.response::text::%s ELSE (r.response->>''text'')::%s END
+           FROM unnest($1, $2) AS r(row_id, response)
+          WHERE t.ctid = r.row_id AND r.response ? ''text''',
+        target_table, target_column, target_type, target_type);
+
+    LOOP
+        DECLARE
+            ids tid[];
+            prompts text[];
+            results jsonb[];
+        BEGIN
+            EXECUTE claim INTO ids, prompts USING failed, chunk_size;
+            EXIT WHEN ids IS NULL;
+            SELECT array_agg(b.response ORDER BY b.ord) INTO results
+              FROM @extschema@.bedrock_chat_batch(model, prompts, system,
+                       coalesce(options, '{}') || '{"on_error": "json"}') b;
+            EXECUTE store USING ids, results, target_type = 'jsonb'::regtype;
+            GET DIAGNOSTICS n_ok = ROW_COUNT;
+            n_rows := pg_catalog.array_length(ids, 1);
+            -- rows whose call failed, or whose prompt is NULL or empty, stay
+            -- NULL: skip them
+            -- for the rest of this run, a later run retries them
+            SELECT failed || coalesce(array_agg(ids[i]), '{}')
+              INTO failed
+              FROM pg_catalog.generate_subscripts(ids, 1) i
+             WHERE results[i] IS NULL OR NOT results[i] ? 'text';
+            SELECT coalesce(sum((r->'usage'->>'input_tokens')::bigint), 0),
+                   coalesce(sum((r->'usage'->>'output_tokens')::bigint), 0)
+              INTO chunk_in, chunk_out
+              FROM unnest(results) r;
+            UPDATE bedrock.enrich_jobs
+               SET rows_done = rows_done + n_ok, errors = errors + (n_rows - n_ok),
+                   input_tokens = input_tokens + chunk_in,
+                   output_tokens = output_tokens + chunk_out,
+                   updated_at = clock_timestamp()
+             WHERE job_id = job;
+        END;
+        COMMIT;
+        IF notices THEN
+            RAISE NOTICE 'bedrock_enrich job %: % of % rows done, % errors', job,
+                (SELECT rows_done FROM bedrock.enrich_jobs WHERE job_id = job), todo,
+                (SELECT errors FROM bedrock.enrich_jobs WHERE job_id = job);
+        END IF;
+    END LOOP;
+
+    UPDATE bedrock.enrich_jobs SET status = 'done', finished_at = clock_timestamp(),
+           updated_at = clock_timestamp()
+     WHERE job_id = job;
+    COMMIT;
+END
+$$;
+
+COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean) IS
+'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch; progress in bedrock.jobs; call again to resume';
+
+REVOKE ALL ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean) FROM PUBLIC;

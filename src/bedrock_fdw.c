@@ -19,6 +19,7 @@
 
 #include "fmgr.h"
 #include "postmaster/bgworker.h"
+#include "storage/ipc.h"
 
 #include "miscadmin.h"
 
@@ -76,4 +77,32 @@ bedrock_register_worker(const char *function, const char *name,
 	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
 	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
+}
+
+static void
+worker_slot_detach(int code, Datum arg)
+{
+	WorkerSlot *slot = (WorkerSlot *) DatumGetPointer(arg);
+
+	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	if (slot->pid == MyProcPid)
+	{
+		slot->pid = 0;
+		slot->latch = NULL;
+	}
+	LWLockRelease(slot->lock);
+}
+
+/*
+ * worker_slot_attach
+ *		Announce the calling worker in slot, and withdraw it at exit.
+ */
+void
+worker_slot_attach(WorkerSlot *slot)
+{
+	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	LWLockRelease(slot->lock);
+	before_shmem_exit(worker_slot_detach, PointerGetDatum(slot));
 }

@@ -51,8 +51,7 @@ typedef struct CredentialCacheShared
 {
 	LWLock	   *lock;
 	ConditionVariable changed;	/* broadcast after every refresh attempt */
-	pid_t		worker_pid;		/* 0 when no worker runs */
-	Latch	   *worker_latch;	/* its PGPROC latch, or NULL */
+	WorkerSlot	worker;			/* the credentials worker */
 	bool		refresh_wanted; /* a backend asked for credentials */
 	bool		have_credentials;
 	uint64		generation;		/* bumped when the credentials change */
@@ -93,6 +92,7 @@ cache_shmem_startup(void)
 	{
 		memset(cache, 0, sizeof(CredentialCacheShared));
 		cache->lock = &(GetNamedLWLockTranche(TRANCHE_NAME))->lock;
+		cache->worker.lock = cache->lock;
 		ConditionVariableInit(&cache->changed);
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -134,7 +134,7 @@ request_refresh(void)
 
 	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
 	cache->refresh_wanted = true;
-	latch = cache->worker_latch;
+	latch = cache->worker.latch;
 	LWLockRelease(cache->lock);
 	if (latch != NULL)
 		SetLatch(latch);
@@ -169,7 +169,7 @@ credential_cache_get(AwsCredentials *out, uint64 *generation, StringInfo error)
 			return true;
 		}
 		seen_attempts = cache->attempts;
-		worker_running = cache->worker_pid != 0;
+		worker_running = cache->worker.pid != 0;
 		resetStringInfo(error);
 		if (cache->last_error[0] != '\0')
 			appendStringInfoString(error, cache->last_error);
@@ -225,7 +225,7 @@ credential_cache_report_rejected(uint64 generation)
 		explicit_bzero(&cache->creds, sizeof(cache->creds));
 		cache->generation++;
 		cache->refresh_wanted = true;
-		latch = cache->worker_latch;
+		latch = cache->worker.latch;
 	}
 	LWLockRelease(cache->lock);
 	if (latch != NULL)
@@ -251,23 +251,11 @@ credential_cache_status(CredentialCacheStatus *status)
 	strlcpy(status->last_error, cache->last_error, sizeof(status->last_error));
 	status->refresh_count = cache->refresh_count;
 	status->failure_count = cache->failure_count;
-	status->worker_pid = cache->worker_pid;
+	status->worker_pid = cache->worker.pid;
 	LWLockRelease(cache->lock);
 }
 
 /* ---- the worker's side ---- */
-
-static void
-detach_worker(int code, Datum arg)
-{
-	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
-	if (cache->worker_pid == MyProcPid)
-	{
-		cache->worker_pid = 0;
-		cache->worker_latch = NULL;
-	}
-	LWLockRelease(cache->lock);
-}
 
 /*
  * credential_cache_attach_worker
@@ -276,11 +264,7 @@ detach_worker(int code, Datum arg)
 void
 credential_cache_attach_worker(void)
 {
-	LWLockAcquire(cache->lock, LW_EXCLUSIVE);
-	cache->worker_pid = MyProcPid;
-	cache->worker_latch = MyLatch;
-	LWLockRelease(cache->lock);
-	before_shmem_exit(detach_worker, (Datum) 0);
+	worker_slot_attach(&cache->worker);
 }
 
 /*

@@ -44,8 +44,7 @@ typedef struct UsageQueue
 	uint64		head;			/* records ever pushed */
 	uint64		tail;			/* records ever consumed */
 	uint64		dropped;		/* records refused for lack of room */
-	pid_t		writer_pid;
-	Latch	   *writer_latch;
+	WorkerSlot	writer;			/* the usage writer */
 	TimestampTz last_flush;
 	char		last_error[ERROR_MAXLEN];
 	UsageRecord records[FLEXIBLE_ARRAY_MEMBER];
@@ -86,6 +85,7 @@ queue_shmem_startup(void)
 	{
 		memset(queue, 0, offsetof(UsageQueue, records));
 		queue->lock = &(GetNamedLWLockTranche(TRANCHE_NAME))->lock;
+		queue->writer.lock = queue->lock;
 		queue->capacity = bedrock_usage_queue_size;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -132,7 +132,7 @@ usage_queue_push(const UsageRecord *rec)
 		memcpy(&queue->records[queue->head % queue->capacity], rec, sizeof(UsageRecord));
 		queue->head++;
 		if (used + 1 >= (uint64) queue->capacity / 2)
-			wake = queue->writer_latch;
+			wake = queue->writer.latch;
 	}
 	LWLockRelease(queue->lock);
 	if (wake != NULL)
@@ -182,27 +182,11 @@ usage_queue_writer_failed(const char *error)
 	LWLockRelease(queue->lock);
 }
 
-static void
-detach_writer(int code, Datum arg)
-{
-	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	if (queue->writer_pid == MyProcPid)
-	{
-		queue->writer_pid = 0;
-		queue->writer_latch = NULL;
-	}
-	LWLockRelease(queue->lock);
-}
-
 /* The calling process is the writer: backends wake it through its latch. */
 void
 usage_queue_attach_writer(void)
 {
-	LWLockAcquire(queue->lock, LW_EXCLUSIVE);
-	queue->writer_pid = MyProcPid;
-	queue->writer_latch = MyLatch;
-	LWLockRelease(queue->lock);
-	before_shmem_exit(detach_writer, (Datum) 0);
+	worker_slot_attach(&queue->writer);
 }
 
 /*
@@ -230,8 +214,8 @@ bedrock_usage_queue(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum((int64) queue->head);
 	values[3] = Int64GetDatum((int64) queue->tail);
 	values[4] = Int64GetDatum((int64) queue->dropped);
-	nulls[5] = queue->writer_pid == 0;
-	values[5] = Int32GetDatum(queue->writer_pid);
+	nulls[5] = queue->writer.pid == 0;
+	values[5] = Int32GetDatum(queue->writer.pid);
 	nulls[6] = queue->last_flush == 0;
 	values[6] = TimestampTzGetDatum(queue->last_flush);
 	nulls[7] = queue->last_error[0] == '\0';

@@ -58,6 +58,113 @@ p('|---:|---:|---:|');
 for (const c of ceil) p(`| ${c.concurrency} | ${int(c.rate)} | ${c.errors} |`);
 p();
 
+// --- B1 ------------------------------------------------------------------------
+const b1s = one('b1_setup');
+const b1 = of('b1');
+if (b1s.kind && b1.length) {
+  const secs = (x) => `${fix(x, 2)} s`;
+  const limit = b1s.limit_seconds;
+  const label = {
+    enrich: 'bedrock_enrich (CALL, chunks of ' + int(b1s.chunk_size) + ')',
+    batch: 'bedrock_chat_batch (one UPDATE … FROM LATERAL)',
+    sdk: '(b) Node.js job, AWS SDK + pg',
+  };
+  const by = (c) => b1.filter((r) => r.client === c).sort((a, b) => a.run - b.run);
+  const med = (c) => median(by(c).map((r) => r.seconds));
+  const perRow = by('per_row')[0];
+  const perRowRate = perRow ? perRow.rows / perRow.seconds : null;
+  const perRowExtrap = perRow ? b1s.rows / perRowRate : null;
+  p(`### B1: batch enrichment, ${int(b1s.rows)} rows at ${b1s.latency_ms} ms latency, ${b1s.concurrency} in flight`);
+  p();
+  p(`Every Converse call waits ${b1s.latency_ms} ms in the emulator before it is answered; bedrock.max_concurrency = ${b1s.max_concurrency}, ` +
+    `concurrency ${b1s.concurrency} on every side. Wall times of the timed statement (SQL) or of read + calls + writes (SDK job), ` +
+    `after one warm-up call in the same session or process; median of ${b1s.runs} run${b1s.runs === 1 ? '' : 's'}, interleaved (enrich, batch, SDK, enrich, …), ` +
+    'every run starting from all summaries NULL. "time / limit" is the wall time over the limit; "vs SDK" the SDK job\'s time over this one ' +
+    '(> 1: faster than the SDK); "vs per-row" the per-row time extrapolated to all rows over this one.');
+  p();
+  p('| | wall time | rows/s | time / limit | vs SDK | vs per-row | client CPU | rows filled | failed calls | Converse calls (incl. warm-up) | connections |');
+  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  p(`| (a) the limit, ${int(b1s.rows)} × ${fix(b1s.latency_ms / 1000, 1)} s / ${b1s.concurrency} | ${secs(limit)} | ${int(b1s.rows / limit)} | 1.00× | | | | | | | |`);
+  const failed = (r) => r.emulator.not_ok + (r.errors || 0) + ((r.job && r.job.errors) || 0);
+  for (const c of ['enrich', 'batch', 'sdk']) {
+    const rs = by(c);
+    if (!rs.length) continue;
+    const m = med(c);
+    const sdkVs = c === 'sdk' ? '1.000×' : by('sdk').length ? `${fix(med('sdk') / m, 3)}×` : '';
+    const cpu = median(rs.map((r) => r.cpu_seconds));
+    const filled = rs.map((r) => r.filled);
+    p(`| ${label[c]} | ${secs(m)} | ${int(b1s.rows / m)} | ${fix(m / limit)}× | ${sdkVs} | ${perRowExtrap ? `${fix(perRowExtrap / m, 1)}×` : ''} | ` +
+      `${fix(cpu, 2)} s | ${filled.every((f) => f === b1s.rows) ? `${int(b1s.rows)} every run` : filled.map(int).join(', ')} | ` +
+      `${rs.map(failed).reduce((a, b) => a + b, 0)} | ${[...new Set(rs.map((r) => r.emulator.converse))].map(int).join(', ')} | ` +
+      `${[...new Set(rs.map((r) => r.emulator.connections))].join(', ')} |`);
+  }
+  if (perRow)
+    p(`| (c) per-row UPDATE … bedrock_chat, **${int(perRow.rows)} rows measured**, time extrapolated to ${int(b1s.rows)} | ` +
+      `${secs(perRowExtrap)} (${secs(perRow.seconds)} for ${int(perRow.rows)}) | ${fix(perRowRate, 1)} | ${fix(perRowExtrap / limit, 1)}× | ` +
+      ` | 1.00× | ${fix(perRow.cpu_seconds, 2)} s | ${int(perRow.filled)} of ${int(perRow.rows)} | ` +
+      `${failed(perRow)} | ${int(perRow.emulator.converse)} | ${perRow.emulator.connections} |`);
+  p();
+  p('| run | bedrock_enrich | bedrock_chat_batch | SDK job |');
+  p('|---:|---:|---:|---:|');
+  for (let r = 1; r <= b1s.runs; r++) {
+    const cell = (c) => {
+      const x = by(c).find((y) => y.run === r);
+      return x ? secs(x.seconds) : '';
+    };
+    p(`| ${r} | ${cell('enrich')} | ${cell('batch')} | ${cell('sdk')} |`);
+  }
+  p();
+  const goal = 1.1;
+  for (const c of ['enrich', 'batch']) {
+    if (!by(c).length) continue;
+    const m = med(c);
+    const name = c === 'enrich' ? 'bedrock_enrich' : 'bedrock_chat_batch';
+    const rng = by(c).map((r) => r.seconds / limit);
+    p(`${name}: ${fix(m / limit)}× the limit (runs ${fix(Math.min(...rng))}× – ${fix(Math.max(...rng))}×), goal ≤ ${fix(goal)}×: ${m <= goal * limit ? 'met' : 'NOT met'}; ` +
+      (by('sdk').length
+        ? `${fix(med('sdk') / m, 3)}× the SDK job's speed, goal ≥ 1×: ${m <= med('sdk') ? 'met' : `NOT met (${fix((100 * (m - med('sdk'))) / med('sdk'), 1)}% slower)`}; `
+        : '') +
+      (perRowExtrap ? `${fix(perRowExtrap / m, 1)}× the per-row UPDATE's.` : ''));
+  }
+  // what each side cannot beat with whole waves of calls: a batch of n
+  // prompts takes at least ceil(n / concurrency) latencies, and
+  // bedrock_enrich sends its chunks one after another
+  if (b1s.chunk_size) {
+    const lat = b1s.latency_ms / 1000;
+    const waves = (n) => Math.ceil(n / b1s.concurrency);
+    const full = Math.floor(b1s.rows / b1s.chunk_size);
+    const rest = b1s.rows % b1s.chunk_size;
+    const enrichFloor = (full * waves(b1s.chunk_size) + (rest ? waves(rest) : 0)) * lat;
+    const batchFloor = waves(b1s.rows) * lat;
+    p(`Floors in whole waves of ${b1s.concurrency} calls: one batch of ${int(b1s.rows)} needs ${waves(b1s.rows)} latencies, ${secs(batchFloor)} ` +
+      `(${fix(batchFloor / limit, 3)}× the limit; the SDK job's floor too); bedrock_enrich sends its chunks of ${int(b1s.chunk_size)} one after another ` +
+      `and each ends with a partial wave (${int(b1s.chunk_size)} = ${Math.floor(b1s.chunk_size / b1s.concurrency)} × ${b1s.concurrency} + ${b1s.chunk_size % b1s.concurrency}), ` +
+      `so its floor is ${secs(enrichFloor)} (${fix(enrichFloor / limit, 3)}× the limit). Above the floor: ` +
+      ['enrich', 'batch', 'sdk'].filter((c) => by(c).length)
+        .map((c) => `${c === 'enrich' ? 'bedrock_enrich' : c === 'batch' ? 'bedrock_chat_batch' : 'the SDK job'} ${int(1000 * (med(c) - (c === 'enrich' ? enrichFloor : batchFloor)))} ms`)
+        .join(', ') + '.');
+  }
+  if (by('sdk').length)
+    p(`The SDK job: ${fix(med('sdk') / limit)}× the limit (median ${int(median(by('sdk').map((r) => r.updates)))} UPDATE statements for the write-back).`);
+  if (perRow)
+    p(`(c) is measured on the first ${int(perRow.rows)} rows only (one call at a time: ${fix(perRowRate, 2)} rows/s, ` +
+      `${fix((1000 * perRow.seconds) / perRow.rows, 1)} ms per row); ${secs(perRowExtrap)} for ${int(b1s.rows)} rows is that rate extrapolated, not measured.`);
+  // checks: every row filled, no call failed, one Converse call per row (+ the warm-up), every call delayed
+  const problems = [];
+  for (const r of b1) {
+    const want = r.rows + b1s.warmup;
+    if (r.filled !== r.rows) problems.push(`${r.client} run ${r.run}: ${r.filled} of ${r.rows} rows filled`);
+    if (failed(r)) problems.push(`${r.client} run ${r.run}: ${failed(r)} failed calls`);
+    if (r.emulator.converse !== want) problems.push(`${r.client} run ${r.run}: ${r.emulator.converse} Converse calls, expected ${want}`);
+    if (r.emulator.delayed !== r.emulator.converse) problems.push(`${r.client} run ${r.run}: ${r.emulator.delayed} of ${r.emulator.converse} calls delayed`);
+  }
+  p(problems.length
+    ? `**CHECKS FAILED**: ${problems.join('; ')}.`
+    : `Checks: in every run every row got a summary (counted in the table afterwards), no call failed (the emulator answered 200 to all), ` +
+      `each side made one Converse call per row plus its warm-up (no retries), and the emulator delayed every one by ${b1s.latency_ms} ms.`);
+  p();
+}
+
 // --- B2 ------------------------------------------------------------------------
 const b2 = of('b2');
 const runs = [...new Set(b2.map((r) => r.run))].sort((a, b) => a - b);

@@ -514,7 +514,7 @@ GRANT SELECT ON bedrock.jobs TO PUBLIC;
 CREATE PROCEDURE bedrock_enrich(target_table regclass, target_column name,
                                 prompt text, model text,
                                 system text DEFAULT NULL, options jsonb DEFAULT NULL,
-                                chunk_size int DEFAULT 500, notices boolean DEFAULT false)
+                                chunk_size int DEFAULT 512, notices boolean DEFAULT false)
 LANGUAGE plpgsql AS $$
 DECLARE
     target_type regtype;

@@ -308,16 +308,6 @@ aws_error_malformed(const HttpResponse *resp, const char *what, AwsError *err)
 }
 
 /*
- * aws_error_is_credential_error
- *		True for the errors that fresh credentials could cure.
- */
-bool
-aws_error_is_credential_error(const AwsError *err)
-{
-	return err->sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
-}
-
-/*
  * aws_error_append_json
  *		Append {"code", "message", "http_status", "request_id", "sqlstate"}.
  */

@@ -39,7 +39,6 @@ extern void aws_error_from_transport(const HttpResponse *resp,
 									 long timeout_ms, AwsError *err);
 extern void aws_error_malformed(const HttpResponse *resp, const char *what,
 								AwsError *err);
-extern bool aws_error_is_credential_error(const AwsError *err);
 extern void aws_error_append_json(StringInfo buf, const AwsError *err);
 extern void aws_error_raise(const AwsError *err, const char *operation,
 							const char *model, int attempts);

@@ -86,8 +86,6 @@ extern JsonbContainer *json_get_array(JsonbContainer *container,
 extern char *json_get_string(JsonbContainer *container, const char *key);
 extern bool json_get_int64(JsonbContainer *container, const char *key,
 						   int64 *result);
-extern bool json_get_double(JsonbContainer *container, const char *key,
-							double *result);
 extern void json_append_string(StringInfo buf, const char *utf8_or_server);
 extern void json_append_jsonb(StringInfo buf, JsonbContainer *container);
 extern char *server_to_utf8(const char *s, int len);

@@ -504,12 +504,6 @@ http_transfer_arg(HttpTransfer *transfer)
 	return transfer->arg;
 }
 
-int
-http_transfers_in_flight(void)
-{
-	return n_active_transfers;
-}
-
 /*
  * collect_finished
  *		Mark the transfers curl reports as finished; return one finished
@@ -686,16 +680,6 @@ http_wait_any(long timeout_ms)
 		}
 		wait_for_activity(left);
 	}
-}
-
-/*
- * http_transfer_discard
- *		Abandon a transfer (finished or not) without collecting it.
- */
-void
-http_transfer_discard(HttpTransfer *transfer)
-{
-	transfer_release(transfer);
 }
 
 /*

@@ -67,11 +67,9 @@ extern void http_init(void);
 extern void http_execute(const HttpRequest *req, HttpResponse *resp);
 extern HttpTransfer *http_transfer_start(const HttpRequest *req, void *arg);
 extern HttpTransfer *http_wait_any(long timeout_ms);
-extern void http_transfer_discard(HttpTransfer *transfer);
 extern void http_wait_for(HttpTransfer *mine);
 extern void *http_transfer_arg(HttpTransfer *transfer);
 extern void http_transfer_finish(HttpTransfer *transfer, HttpResponse *resp);
-extern int	http_transfers_in_flight(void);
 extern const char *http_response_header(const HttpResponse *resp,
 										const char *name);
 extern void http_sleep_ms(long ms);

@@ -122,7 +122,7 @@ json_get_string(JsonbContainer *container, const char *key)
 }
 
 /* A numeric member as double; false when absent or not a number. */
-bool
+static bool
 json_get_double(JsonbContainer *container, const char *key, double *result)
 {
 	JsonbValue	v;

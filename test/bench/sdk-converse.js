@@ -12,16 +12,7 @@
 // that many loops share the prompts and one client.  Prints one JSON line:
 // {"client":"sdk","calls","errors","seconds","rate","cpu_seconds","concurrency"}
 // (cpu_seconds: user + system CPU time of this process during the timed calls).
-const fs = require('fs');
-const http = require('http');
-const path = require('path');
-const { createRequire } = require('module');
-
-// the SDK is a devDependency of the emulator: resolve it from there
-const emuRequire = createRequire(path.join(__dirname, '..', 'emulator', 'package.json'));
-const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-bedrock-runtime');
-const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
-const { LONG_TERM } = require('../emulator/lib/credentials');
+const { converser } = require('./sdk-client');
 
 function args(argv) {
   const o = { n: 5000, warmup: 50, concurrency: 1, model: 'openai.gpt-oss-20b-1:0', portFile: null };
@@ -40,16 +31,8 @@ function args(argv) {
 
 async function main() {
   const o = args(process.argv.slice(2));
-  const port = Number(fs.readFileSync(o.portFile, 'utf8').trim());
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
-  const client = new BedrockRuntimeClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { ...LONG_TERM },
-    requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
-  });
-  const call = (g) =>
-    client.send(new ConverseCommand({ modelId: o.model, messages: [{ role: 'user', content: [{ text: `ping ${g}` }] }] }));
+  const sdk = converser(o.portFile, o.concurrency, o.model);
+  const call = (g) => sdk.converse(`ping ${g}`);
 
   for (let g = 1; g <= o.warmup; g++) await call(g);
 
@@ -71,8 +54,7 @@ async function main() {
   await Promise.all(Array.from({ length: o.concurrency }, loop));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  client.destroy();
-  agent.destroy();
+  sdk.destroy();
   console.log(JSON.stringify({ client: 'sdk', calls: o.n, errors, seconds, rate: o.n / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency }));
 }
 

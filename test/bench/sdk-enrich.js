@@ -22,17 +22,8 @@
 // JSON line: {"client":"sdk","rows","errors","written","updates","seconds",
 // "rate","cpu_seconds","concurrency"} (cpu_seconds: user + system CPU time
 // of this process during the timed part).
-const fs = require('fs');
-const http = require('http');
-const path = require('path');
-const { createRequire } = require('module');
-
-// the SDK and pg are devDependencies of the emulator: resolve them from there
-const emuRequire = createRequire(path.join(__dirname, '..', 'emulator', 'package.json'));
-const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-bedrock-runtime');
-const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
+const { converser, emuRequire } = require('./sdk-client');
 const { Client } = emuRequire('pg');
-const { LONG_TERM } = require('../emulator/lib/credentials');
 
 function args(argv) {
   const o = { table: 'b1_rows', concurrency: 32, warmup: 1, model: 'openai.gpt-oss-20b-1:0', portFile: null, pgHost: null, pgPort: 5432 };
@@ -54,18 +45,9 @@ function args(argv) {
 
 async function main() {
   const o = args(process.argv.slice(2));
-  const port = Number(fs.readFileSync(o.portFile, 'utf8').trim());
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
-  const client = new BedrockRuntimeClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { ...LONG_TERM },
-    requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
-  });
+  const sdk = converser(o.portFile, o.concurrency, o.model);
   const summarize = async (prompt) => {
-    const out = await client.send(
-      new ConverseCommand({ modelId: o.model, messages: [{ role: 'user', content: [{ text: prompt }] }] }),
-    );
+    const out = await sdk.converse(prompt);
     const text = (out.output?.message?.content || []).filter((b) => typeof b.text === 'string').map((b) => b.text).join('');
     if (!text) throw new Error('no text in the answer');
     return text;
@@ -122,8 +104,7 @@ async function main() {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   await db.end();
-  client.destroy();
-  agent.destroy();
+  sdk.destroy();
   console.log(JSON.stringify({
     client: 'sdk', rows: rows.length, errors, written, updates, seconds, rate: rows.length / seconds,
     cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency,

@@ -61,7 +61,7 @@
 
 /* PG18 carries name and version in the module magic block. */
 #if PG_VERSION_NUM >= 180000
-#define BEDROCK_MODULE_MAGIC() PG_MODULE_MAGIC_EXT(.name = "bedrock_fdw", .version = "0.1.0")
+#define BEDROCK_MODULE_MAGIC() PG_MODULE_MAGIC_EXT(.name = "bedrock_fdw", .version = BEDROCK_VERSION)
 #else
 #define BEDROCK_MODULE_MAGIC() PG_MODULE_MAGIC
 #endif

@@ -26,6 +26,7 @@ OBJS = \
 	src/usage_record.o \
 	src/usage_writer.o \
 	src/usage_stats.o \
+	src/model_table.o \
 	src/imds.o \
 	src/container_credentials.o \
 	src/sts.o \

@@ -26,21 +26,10 @@
  *	  bound.  An array keeps the buckets in order, which jsonb object keys
  *	  would not.
  *
- * Locking, as in pg_stat_statements:
- *	- The table's LWLock (tranche "bedrock_fdw_stats") is taken shared to
- *	  look up an entry and update it, and exclusive only to insert a model
- *	  seen for the first time (that first update is made under it too) and
- *	  to reset.
- *	- Each entry's counters are guarded by its own spinlock, so that many
- *	  backends holding the shared lock can update one entry at once.
- *	- Readers copy every entry under the shared lock (each under its
- *	  spinlock), release, and only then build their result.
- *
- * No deallocation: the table holds at most USAGE_STATS_MAX_MODELS models
- * and one more entry, "(other)", which takes the calls of every further
- * model until the next reset.  Entries are only ever removed, all at once,
- * by bedrock_stats_reset().  All entries are allocated at startup, so that
- * the hot path never allocates, and never raises an error.
+ * The table and its locking are model_table.c's: at most
+ * USAGE_STATS_MAX_MODELS models and "(other)", which takes the calls of
+ * every further model until the next reset; entries are only ever
+ * removed, all at once, by bedrock_stats_reset().
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -55,21 +44,18 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
-#include "storage/lwlock.h"
-#include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "model_table.h"
 #include "usage.h"
 
-#define STATS_TRANCHE_NAME "bedrock_fdw_stats"
+#define STATS_TABLE_NAME "bedrock_fdw_stats"
 
-/* models tracked one by one; the calls of any further model go to OTHER */
+/* models tracked one by one; the calls of any further model go to "(other)" */
 #define USAGE_STATS_MAX_MODELS 1000
-#define USAGE_STATS_OTHER "(other)"
 
 #define ERROR_CODE_THROTTLING "ThrottlingException"
 
@@ -82,11 +68,6 @@ static const double histogram_bounds[] = {
 #define HISTOGRAM_BUCKETS (HISTOGRAM_BOUNDS + 1)
 
 #define BEDROCK_STATS_COLS 17
-
-typedef struct UsageStatsKey
-{
-	char		model[USAGE_MODEL_MAXLEN];	/* NUL-padded */
-} UsageStatsKey;
 
 typedef struct UsageStatsCounters
 {
@@ -108,75 +89,43 @@ typedef struct UsageStatsCounters
 
 typedef struct UsageStatsEntry
 {
-	UsageStatsKey key;			/* hash key: must be first */
-	slock_t		mutex;			/* guards counters */
+	ModelEntryHeader header;	/* key and mutex: must be first */
 	UsageStatsCounters counters;
 } UsageStatsEntry;
 
-typedef struct UsageStatsShared
+static void
+init_counters(ModelEntryHeader *entry)
 {
-	LWLock	   *lock;			/* guards the hash table and stats_reset */
-	TimestampTz stats_reset;
-} UsageStatsShared;
+	memset(&((UsageStatsEntry *) entry)->counters, 0, sizeof(UsageStatsCounters));
+}
 
-/* a copy of one entry, taken for bedrock_stats() */
-typedef struct UsageStatsSnapshot
-{
-	UsageStatsKey key;
-	UsageStatsCounters counters;
-} UsageStatsSnapshot;
+static ModelTable stats_table = {
+	.name = STATS_TABLE_NAME,
+	.entry_size = sizeof(UsageStatsEntry),
+	.max_models = USAGE_STATS_MAX_MODELS,
+	.init_payload = init_counters,
+};
 
-static UsageStatsShared *stats = NULL;
-static HTAB *stats_hash = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PG_FUNCTION_INFO_V1(bedrock_stats);
 PG_FUNCTION_INFO_V1(bedrock_stats_reset);
 
-static Size
-stats_shmem_size(void)
-{
-	return add_size(MAXALIGN(sizeof(UsageStatsShared)),
-					hash_estimate_size(USAGE_STATS_MAX_MODELS + 1,
-									   sizeof(UsageStatsEntry)));
-}
-
 static void
 stats_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(stats_shmem_size());
-	RequestNamedLWLockTranche(STATS_TRANCHE_NAME, 1);
+	model_table_request(&stats_table);
 }
 
 static void
 stats_shmem_startup(void)
 {
-	bool		found;
-	HASHCTL		info;
-
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	stats = ShmemInitStruct("bedrock_fdw usage stats",
-							sizeof(UsageStatsShared), &found);
-	if (!found)
-	{
-		stats->lock = &(GetNamedLWLockTranche(STATS_TRANCHE_NAME))->lock;
-		stats->stats_reset = GetCurrentTimestamp();
-	}
-
-	/* init_size = max_size: every entry is allocated now, none later */
-	info.keysize = sizeof(UsageStatsKey);
-	info.entrysize = sizeof(UsageStatsEntry);
-	stats_hash = ShmemInitHash("bedrock_fdw usage stats hash",
-							   USAGE_STATS_MAX_MODELS + 1,
-							   USAGE_STATS_MAX_MODELS + 1,
-							   &info, HASH_ELEM | HASH_BLOBS);
-	LWLockRelease(AddinShmemInitLock);
+	model_table_attach(&stats_table);
 }
 
 /*
@@ -191,48 +140,6 @@ usage_stats_request_shmem(void)
 	shmem_request_hook = stats_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = stats_shmem_startup;
-}
-
-/* Fill *key with model, truncated and NUL-padded. */
-static void
-make_key(UsageStatsKey *key, const char *model)
-{
-	memset(key, 0, sizeof(*key));
-	memcpy(key->model, model, strnlen(model, USAGE_MODEL_MAXLEN - 1));
-}
-
-/*
- * insert_entry
- *		The entry for key, inserted if new; the "(other)" entry instead when
- *		the table holds USAGE_STATS_MAX_MODELS models already.  The caller
- *		holds stats->lock exclusive.  NULL only if the table is full, which
- *		its sizing rules out.
- */
-static UsageStatsEntry *
-insert_entry(UsageStatsKey *key)
-{
-	UsageStatsEntry *entry;
-	bool		found;
-
-	/* another backend may have inserted it since our shared-lock lookup */
-	entry = hash_search(stats_hash, key, HASH_FIND, NULL);
-	if (entry != NULL)
-		return entry;
-
-	/*
-	 * Once USAGE_STATS_MAX_MODELS models are in, only "(other)" may join:
-	 * the table never holds more than USAGE_STATS_MAX_MODELS + 1 entries,
-	 * all allocated at startup, so HASH_ENTER_NULL does not allocate.
-	 */
-	if (hash_get_num_entries(stats_hash) >= USAGE_STATS_MAX_MODELS)
-		make_key(key, USAGE_STATS_OTHER);
-	entry = hash_search(stats_hash, key, HASH_ENTER_NULL, &found);
-	if (entry != NULL && !found)
-	{
-		SpinLockInit(&entry->mutex);
-		memset(&entry->counters, 0, sizeof(entry->counters));
-	}
-	return entry;
 }
 
 /* The histogram bucket of a latency. */
@@ -256,82 +163,57 @@ histogram_bucket(double latency_ms)
 void
 usage_stats_record(const UsageRecord *rec)
 {
-	UsageStatsKey key;
 	UsageStatsEntry *entry;
 	double		latency = rec->client_latency_ms;
 	int			bucket;
 	bool		is_error = rec->error_code[0] != '\0';
 	bool		throttled = strncmp(rec->error_code, ERROR_CODE_THROTTLING,
 									USAGE_CODE_MAXLEN) == 0;
-
-	if (stats == NULL || stats_hash == NULL)
-		return;
+	UsageStatsCounters *c;
 
 	/* NaN and negative latencies (a clock step) count as 0 ms */
 	if (!(latency >= 0))
 		latency = 0;
 	bucket = histogram_bucket(latency);
-	make_key(&key, rec->model);
 
-	/*
-	 * Look the model up under the shared lock; a model seen for the first
-	 * time (or "(other)", the first time the table is full) is inserted
-	 * under the exclusive lock, which we then keep for the update, so that
-	 * a reset cannot remove the entry in between.
-	 */
-	LWLockAcquire(stats->lock, LW_SHARED);
-	entry = hash_search(stats_hash, &key, HASH_FIND, NULL);
-	if (entry == NULL && hash_get_num_entries(stats_hash) >= USAGE_STATS_MAX_MODELS)
-	{
-		/* full: an unknown model goes to "(other)", if that exists yet */
-		make_key(&key, USAGE_STATS_OTHER);
-		entry = hash_search(stats_hash, &key, HASH_FIND, NULL);
-	}
+	entry = (UsageStatsEntry *) model_table_enter(&stats_table, rec->model);
 	if (entry == NULL)
-	{
-		LWLockRelease(stats->lock);
-		LWLockAcquire(stats->lock, LW_EXCLUSIVE);
-		entry = insert_entry(&key);
-	}
-	if (entry != NULL)
-	{
-		UsageStatsCounters *c = &entry->counters;
-
-		SpinLockAcquire(&entry->mutex);
-		if (c->calls == 0 || latency < c->min_latency_ms)
-			c->min_latency_ms = latency;
-		if (c->calls == 0 || latency > c->max_latency_ms)
-			c->max_latency_ms = latency;
-		c->calls++;
-		if (is_error)
-			c->errors++;
-		if (throttled)
-			c->throttled_calls++;
-		if (rec->throttled_attempts > 0)
-			c->throttled_attempts += rec->throttled_attempts;
-		if (rec->attempts > 1)
-			c->retries += rec->attempts - 1;
-		if (rec->input_tokens > 0)
-			c->input_tokens += rec->input_tokens;
-		if (rec->output_tokens > 0)
-			c->output_tokens += rec->output_tokens;
-		if (rec->total_tokens > 0)
-			c->total_tokens += rec->total_tokens;
-		if (rec->cache_read_input_tokens > 0)
-			c->cache_read_input_tokens += rec->cache_read_input_tokens;
-		if (rec->cache_write_input_tokens > 0)
-			c->cache_write_input_tokens += rec->cache_write_input_tokens;
-		c->total_latency_ms += latency;
-		c->histogram[bucket]++;
-		SpinLockRelease(&entry->mutex);
-	}
-	LWLockRelease(stats->lock);
+		return;
+	c = &entry->counters;
+	SpinLockAcquire(&entry->header.mutex);
+	if (c->calls == 0 || latency < c->min_latency_ms)
+		c->min_latency_ms = latency;
+	if (c->calls == 0 || latency > c->max_latency_ms)
+		c->max_latency_ms = latency;
+	c->calls++;
+	if (is_error)
+		c->errors++;
+	if (throttled)
+		c->throttled_calls++;
+	if (rec->throttled_attempts > 0)
+		c->throttled_attempts += rec->throttled_attempts;
+	if (rec->attempts > 1)
+		c->retries += rec->attempts - 1;
+	if (rec->input_tokens > 0)
+		c->input_tokens += rec->input_tokens;
+	if (rec->output_tokens > 0)
+		c->output_tokens += rec->output_tokens;
+	if (rec->total_tokens > 0)
+		c->total_tokens += rec->total_tokens;
+	if (rec->cache_read_input_tokens > 0)
+		c->cache_read_input_tokens += rec->cache_read_input_tokens;
+	if (rec->cache_write_input_tokens > 0)
+		c->cache_write_input_tokens += rec->cache_write_input_tokens;
+	c->total_latency_ms += latency;
+	c->histogram[bucket]++;
+	SpinLockRelease(&entry->header.mutex);
+	model_table_leave(&stats_table);
 }
 
 static void
 require_preloaded(void)
 {
-	if (stats == NULL || stats_hash == NULL)
+	if (!model_table_attached(&stats_table))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("bedrock_stats requires bedrock_fdw in shared_preload_libraries"),
@@ -376,39 +258,15 @@ Datum
 bedrock_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	UsageStatsSnapshot *snap;
-	HASH_SEQ_STATUS hash_seq;
-	UsageStatsEntry *entry;
+	UsageStatsEntry *snap;
 	TimestampTz stats_reset;
-	long		nentries;
-	long		n = 0;
+	long		n;
 	long		i;
 
 	require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 
-	/* copy everything under the lock, build the rows without it */
-	LWLockAcquire(stats->lock, LW_SHARED);
-	stats_reset = stats->stats_reset;
-	nentries = hash_get_num_entries(stats_hash);
-	snap = palloc(sizeof(UsageStatsSnapshot) * Max(nentries, 1));
-	hash_seq_init(&hash_seq, stats_hash);
-	while ((entry = hash_seq_search(&hash_seq)) != NULL)
-	{
-		if (n >= nentries)
-		{
-			/* can't happen: inserts need the lock exclusive */
-			hash_seq_term(&hash_seq);
-			break;
-		}
-		snap[n].key = entry->key;
-		SpinLockAcquire(&entry->mutex);
-		snap[n].counters = entry->counters;
-		SpinLockRelease(&entry->mutex);
-		n++;
-	}
-	LWLockRelease(stats->lock);
-
+	n = model_table_copy(&stats_table, (char **) &snap, &stats_reset);
 	for (i = 0; i < n; i++)
 	{
 		const UsageStatsCounters *c = &snap[i].counters;
@@ -417,7 +275,7 @@ bedrock_stats(PG_FUNCTION_ARGS)
 		int			col = 0;
 
 		memset(nulls, 0, sizeof(nulls));
-		values[col++] = CStringGetTextDatum(snap[i].key.model);
+		values[col++] = CStringGetTextDatum(snap[i].header.key.model);
 		values[col++] = Int64GetDatum(c->calls);
 		values[col++] = Int64GetDatum(c->errors);
 		values[col++] = Int64GetDatum(c->throttled_calls);
@@ -459,19 +317,6 @@ bedrock_stats(PG_FUNCTION_ARGS)
 Datum
 bedrock_stats_reset(PG_FUNCTION_ARGS)
 {
-	HASH_SEQ_STATUS hash_seq;
-	UsageStatsEntry *entry;
-	TimestampTz now;
-
 	require_preloaded();
-
-	LWLockAcquire(stats->lock, LW_EXCLUSIVE);
-	hash_seq_init(&hash_seq, stats_hash);
-	while ((entry = hash_seq_search(&hash_seq)) != NULL)
-		hash_search(stats_hash, &entry->key, HASH_REMOVE, NULL);
-	now = GetCurrentTimestamp();
-	stats->stats_reset = now;
-	LWLockRelease(stats->lock);
-
-	PG_RETURN_TIMESTAMPTZ(now);
+	PG_RETURN_TIMESTAMPTZ(model_table_clear(&stats_table));
 }

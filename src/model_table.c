@@ -1,0 +1,248 @@
+/*-------------------------------------------------------------------------
+ *
+ * model_table.c
+ *	  A fixed-size shared-memory hash table keyed by model id, shared by the
+ *	  per-model counters (usage_stats.c) and the rate limiter
+ *	  (rate_limiter.c).
+ *
+ * Keys are model ids truncated to USAGE_MODEL_MAXLEN - 1 bytes and
+ * NUL-padded.  The table holds at most max_models models and one more
+ * entry, MODEL_TABLE_OTHER, which takes every further model until the
+ * next model_table_clear().  Every entry is allocated at postmaster
+ * start, so that the hot path never allocates and never raises.
+ *
+ * Locking, as in pg_stat_statements: the table's LWLock is taken shared
+ * to look an entry up and use it, exclusive only to insert a model seen
+ * for the first time (the caller's first use is made under it too) and to
+ * clear the table.  Each entry's payload is guarded by the spinlock in its
+ * header, so that many backends holding the shared lock can update one
+ * entry at once.  Readers copy the entries under the shared lock (each
+ * under its spinlock) and build their results afterwards.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/model_table.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "model_table.h"
+
+/*
+ * model_table_shmem_size
+ *		The shared memory the table needs, its header included.
+ */
+Size
+model_table_shmem_size(const ModelTable *table)
+{
+	return add_size(MAXALIGN(sizeof(ModelTableShared)),
+					hash_estimate_size(table->max_models + 1, table->entry_size));
+}
+
+/*
+ * model_table_request
+ *		Ask for the table's shared memory and its lock; called from a
+ *		shmem_request_hook.
+ */
+void
+model_table_request(const ModelTable *table)
+{
+	RequestAddinShmemSpace(model_table_shmem_size(table));
+	RequestNamedLWLockTranche(table->name, 1);
+}
+
+/*
+ * model_table_attach
+ *		Create the table, or find the one the postmaster created; called
+ *		from a shmem_startup_hook.
+ */
+void
+model_table_attach(ModelTable *table)
+{
+	bool		found;
+	HASHCTL		info;
+	char		hash_name[SHMEM_INDEX_KEYSIZE];
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	table->shared = ShmemInitStruct(table->name, sizeof(ModelTableShared), &found);
+	if (!found)
+	{
+		table->shared->lock = &(GetNamedLWLockTranche(table->name))->lock;
+		table->shared->reset_at = GetCurrentTimestamp();
+	}
+
+	/* init_size = max_size: every entry is allocated now, none later */
+	snprintf(hash_name, sizeof(hash_name), "%s hash", table->name);
+	info.keysize = sizeof(ModelKey);
+	info.entrysize = table->entry_size;
+	table->hash = ShmemInitHash(hash_name, table->max_models + 1,
+								table->max_models + 1, &info,
+								HASH_ELEM | HASH_BLOBS);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* True once the table is in shared memory (the library was preloaded). */
+bool
+model_table_attached(const ModelTable *table)
+{
+	return table->shared != NULL && table->hash != NULL;
+}
+
+/* Fill *key with model, truncated and NUL-padded. */
+static void
+make_key(ModelKey *key, const char *model)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->model, model, strnlen(model, USAGE_MODEL_MAXLEN - 1));
+}
+
+/*
+ * insert_entry
+ *		The entry for key, inserted if new; MODEL_TABLE_OTHER's instead when
+ *		the table holds max_models models already.  The caller holds the
+ *		lock exclusive.  NULL only if the table is full, which its sizing
+ *		rules out.
+ */
+static ModelEntryHeader *
+insert_entry(ModelTable *table, ModelKey *key)
+{
+	ModelEntryHeader *entry;
+	bool		found;
+
+	/* another backend may have inserted it since our shared-lock lookup */
+	entry = hash_search(table->hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	/*
+	 * Once max_models models are in, only MODEL_TABLE_OTHER may join: the
+	 * table never holds more than max_models + 1 entries, all allocated at
+	 * startup, so HASH_ENTER_NULL does not allocate.
+	 */
+	if (hash_get_num_entries(table->hash) >= table->max_models)
+		make_key(key, MODEL_TABLE_OTHER);
+	entry = hash_search(table->hash, key, HASH_ENTER_NULL, &found);
+	if (entry != NULL && !found)
+	{
+		SpinLockInit(&entry->mutex);
+		table->init_payload(entry);
+	}
+	return entry;
+}
+
+/*
+ * model_table_enter
+ *		The entry of model (inserted if new, MODEL_TABLE_OTHER's when the
+ *		table is full), with the table's lock held until model_table_leave;
+ *		the caller takes the entry's mutex to use the payload.  Returns
+ *		NULL, holding nothing, when the table is not attached (or, which
+ *		cannot happen, is full).  Never raises.
+ */
+ModelEntryHeader *
+model_table_enter(ModelTable *table, const char *model)
+{
+	ModelKey	key;
+	ModelEntryHeader *entry;
+
+	if (!model_table_attached(table))
+		return NULL;
+	make_key(&key, model);
+
+	/*
+	 * Look the model up under the shared lock; a model seen for the first
+	 * time (or MODEL_TABLE_OTHER, the first time the table is full) is
+	 * inserted under the exclusive lock, which the caller then keeps for
+	 * its use, so that a clear cannot remove the entry in between.
+	 */
+	LWLockAcquire(table->shared->lock, LW_SHARED);
+	entry = hash_search(table->hash, &key, HASH_FIND, NULL);
+	if (entry == NULL && hash_get_num_entries(table->hash) >= table->max_models)
+	{
+		make_key(&key, MODEL_TABLE_OTHER);
+		entry = hash_search(table->hash, &key, HASH_FIND, NULL);
+	}
+	if (entry == NULL)
+	{
+		LWLockRelease(table->shared->lock);
+		LWLockAcquire(table->shared->lock, LW_EXCLUSIVE);
+		entry = insert_entry(table, &key);
+	}
+	if (entry == NULL)
+		LWLockRelease(table->shared->lock);
+	return entry;
+}
+
+/*
+ * model_table_leave
+ *		Release the lock model_table_enter took (when it returned an entry).
+ */
+void
+model_table_leave(ModelTable *table)
+{
+	LWLockRelease(table->shared->lock);
+}
+
+/*
+ * model_table_copy
+ *		Copy every entry (each under its mutex) into a palloc'd array of
+ *		entry_size elements at *entries; returns how many, and the time of
+ *		the last clear at *reset_at.  The caller checks that the table is
+ *		attached.
+ */
+long
+model_table_copy(ModelTable *table, char **entries, TimestampTz *reset_at)
+{
+	HASH_SEQ_STATUS hash_seq;
+	ModelEntryHeader *entry;
+	long		nentries;
+	long		n = 0;
+
+	LWLockAcquire(table->shared->lock, LW_SHARED);
+	*reset_at = table->shared->reset_at;
+	nentries = hash_get_num_entries(table->hash);
+	*entries = palloc(table->entry_size * Max(nentries, 1));
+	hash_seq_init(&hash_seq, table->hash);
+	while ((entry = hash_seq_search(&hash_seq)) != NULL)
+	{
+		if (n >= nentries)
+		{
+			/* can't happen: inserts need the lock exclusive */
+			hash_seq_term(&hash_seq);
+			break;
+		}
+		SpinLockAcquire(&entry->mutex);
+		memcpy(*entries + n * table->entry_size, entry, table->entry_size);
+		SpinLockRelease(&entry->mutex);
+		n++;
+	}
+	LWLockRelease(table->shared->lock);
+	return n;
+}
+
+/*
+ * model_table_clear
+ *		Forget every model; returns the new reset time.  The caller checks
+ *		that the table is attached.
+ */
+TimestampTz
+model_table_clear(ModelTable *table)
+{
+	HASH_SEQ_STATUS hash_seq;
+	ModelEntryHeader *entry;
+	TimestampTz now;
+
+	LWLockAcquire(table->shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hash_seq, table->hash);
+	while ((entry = hash_seq_search(&hash_seq)) != NULL)
+		hash_search(table->hash, &entry->key, HASH_REMOVE, NULL);
+	now = GetCurrentTimestamp();
+	table->shared->reset_at = now;
+	LWLockRelease(table->shared->lock);
+	return now;
+}

@@ -6,7 +6,8 @@
  *
  * One CURLM lives for the whole backend, so its connection cache keeps
  * connections to Bedrock alive from one call to the next (and, for batches,
- * lets many transfers share them).  Easy handles are pooled too.
+ * lets many transfers share them: over https, as streams of one HTTP/2
+ * connection; see set_http_version).  Easy handles are pooled too.
  *
  * Waiting: curl tells us which sockets it wants through its socket callback
  * and when it next needs attention through its timer callback.  Each wait
@@ -399,10 +400,37 @@ http_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	} while (0)
 
 /*
+ * set_http_version
+ *		HTTP/2 where TLS negotiates it (ALPN), HTTP/1.1 otherwise; never h2c.
+ *
+ * Over https, CURLOPT_PIPEWAIT makes a transfer that finds the first
+ * connection to the endpoint still being set up wait until its handshake
+ * tells whether it multiplexes, instead of opening a connection of its
+ * own: a batch's transfers, all started at once, then run as streams of
+ * one HTTP/2 connection (and, when the server only speaks HTTP/1.1, go on
+ * to open their own connections right after the handshake).  Over http
+ * there is nothing to wait for, and curl would only learn the version from
+ * the first response, so a batch opens its connections at once.
+ *
+ * A libcurl built without HTTP/2 refuses CURL_HTTP_VERSION_2TLS; it then
+ * speaks HTTP/1.1, which is what it would do anyway.
+ */
+static void
+set_http_version(CURL *e, const char *url)
+{
+	if (curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+						 (long) CURL_HTTP_VERSION_2TLS) != CURLE_OK)
+		SET_OPT(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+	else if (pg_strncasecmp(url, "https://", 8) == 0)
+		SET_OPT(e, CURLOPT_PIPEWAIT, 1L);
+}
+
+/*
  * configure_easy
  *		Apply the request and our fixed transport policy to an easy handle:
  *		http/https only, no redirects, TLS verification on, no signals,
- *		keep-alive, bounded connect and total time.
+ *		keep-alive (HTTP/2 multiplexing over https), bounded connect and
+ *		total time.
  */
 static void
 configure_easy(HttpTransfer *t, const HttpRequest *req)
@@ -423,6 +451,7 @@ configure_easy(HttpTransfer *t, const HttpRequest *req)
 	SET_OPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (bedrock_ca_file != NULL && bedrock_ca_file[0] != '\0')
 		SET_OPT(e, CURLOPT_CAINFO, bedrock_ca_file);
+	set_http_version(e, req->url);
 	SET_OPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	SET_OPT(e, CURLOPT_TCP_NODELAY, 1L);
 	SET_OPT(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);

@@ -3,6 +3,11 @@
 // Local AWS Bedrock Runtime emulator for bedrock_fdw tests.
 // Usage: node server.js [--host 127.0.0.1] [--port 0] [--port-file PATH] [--region us-east-1]
 //                       [--max-body-bytes N] [--quiet]
+//                       [--tls-cert FILE --tls-key FILE [--tls-port 0] [--tls-port-file PATH]
+//                        [--tls-http1-only]]
+// With --tls-cert/--tls-key a second listener speaks HTTPS: HTTP/2 when the client offers h2
+// (ALPN), HTTP/1.1 otherwise (always, with --tls-http1-only); same routes, signatures, faults and
+// stats as the plain port, which keeps serving (the admin API and admin.js use it).
 
 const fs = require('fs');
 const path = require('path');
@@ -11,13 +16,26 @@ const { createEmulator, isLoopbackAddress } = require('./lib/emulator');
 function usage(msg) {
   if (msg) process.stderr.write(`server.js: ${msg}\n`);
   process.stderr.write(
-    'usage: node server.js [--host 127.0.0.1] [--port 0] [--port-file PATH] [--region us-east-1] [--max-body-bytes N] [--quiet]\n',
+    'usage: node server.js [--host 127.0.0.1] [--port 0] [--port-file PATH] [--region us-east-1] [--max-body-bytes N] [--quiet]\n' +
+      '                      [--tls-cert FILE --tls-key FILE [--tls-port 0] [--tls-port-file PATH] [--tls-http1-only]]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { host: '127.0.0.1', port: 0, portFile: null, region: 'us-east-1', quiet: false, maxBodyBytes: null };
+  const o = {
+    host: '127.0.0.1',
+    port: 0,
+    portFile: null,
+    region: 'us-east-1',
+    quiet: false,
+    maxBodyBytes: null,
+    tlsCert: null,
+    tlsKey: null,
+    tlsPort: 0,
+    tlsPortFile: null,
+    tlsHttp1Only: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
     let val = null;
@@ -57,6 +75,24 @@ function parseArgs(argv) {
       case '--quiet':
         o.quiet = true;
         break;
+      case '--tls-cert':
+        o.tlsCert = next();
+        break;
+      case '--tls-key':
+        o.tlsKey = next();
+        break;
+      case '--tls-port': {
+        const p = Number(next());
+        if (!Number.isInteger(p) || p < 0 || p > 65535) usage('--tls-port must be 0..65535');
+        o.tlsPort = p;
+        break;
+      }
+      case '--tls-port-file':
+        o.tlsPortFile = next();
+        break;
+      case '--tls-http1-only':
+        o.tlsHttp1Only = true;
+        break;
       case '-h':
       case '--help':
         usage();
@@ -64,6 +100,10 @@ function parseArgs(argv) {
       default:
         usage(`unknown argument ${a}`);
     }
+  }
+  if ((o.tlsCert === null) !== (o.tlsKey === null)) usage('--tls-cert and --tls-key go together');
+  if (o.tlsCert === null && (o.tlsPortFile !== null || o.tlsPort !== 0 || o.tlsHttp1Only)) {
+    usage('--tls-port, --tls-port-file and --tls-http1-only need --tls-cert and --tls-key');
   }
   return o;
 }
@@ -78,16 +118,43 @@ function writePortFile(file, port) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!isLoopbackAddress(o.host)) usage(`refusing non-loopback host ${o.host} (use 127.0.0.1)`);
-  const emu = createEmulator({ region: o.region, quiet: o.quiet, maxBodyBytes: o.maxBodyBytes || undefined });
+  let tls;
+  if (o.tlsCert !== null) {
+    try {
+      tls = { cert: fs.readFileSync(o.tlsCert), key: fs.readFileSync(o.tlsKey), http1Only: o.tlsHttp1Only };
+    } catch (e) {
+      process.stderr.write(`server.js: cannot read the TLS certificate or key: ${e.message}\n`);
+      process.exit(1);
+    }
+  }
+  let emu;
+  try {
+    emu = createEmulator({ region: o.region, quiet: o.quiet, maxBodyBytes: o.maxBodyBytes || undefined, tls });
+  } catch (e) {
+    process.stderr.write(`server.js: ${e.message}\n`);
+    process.exit(1);
+  }
   let port;
+  let tlsPort = null;
   try {
     port = await emu.listen({ host: o.host, port: o.port });
   } catch (e) {
     process.stderr.write(`server.js: cannot listen on ${o.host}:${o.port}: ${e.message}\n`);
     process.exit(1);
   }
+  if (tls) {
+    try {
+      tlsPort = await emu.listenTls({ host: o.host, port: o.tlsPort });
+    } catch (e) {
+      process.stderr.write(`server.js: cannot listen (TLS) on ${o.host}:${o.tlsPort}: ${e.message}\n`);
+      process.exit(1);
+    }
+    // before the plain port file: whoever waits for that one finds both
+    if (o.tlsPortFile) writePortFile(o.tlsPortFile, tlsPort);
+  }
   if (o.portFile) writePortFile(o.portFile, port);
-  process.stdout.write(`emulator listening on ${o.host}:${port}\n`);
+  const tlsNote = tls ? ` (https, ${o.tlsHttp1Only ? 'http/1.1 only' : 'h2 and http/1.1'}: ${o.host}:${tlsPort})` : '';
+  process.stdout.write(`emulator listening on ${o.host}:${port}${tlsNote}\n`);
 
   let stopping = false;
   const stop = () => {
@@ -95,9 +162,10 @@ async function main() {
     stopping = true;
     const timer = setTimeout(() => process.exit(0), 2000);
     timer.unref();
-    if (o.portFile) {
+    for (const [file, p] of [[o.portFile, port], [o.tlsPortFile, tlsPort]]) {
+      if (!file) continue;
       try {
-        if (fs.readFileSync(o.portFile, 'utf8').trim() === String(port)) fs.unlinkSync(o.portFile);
+        if (fs.readFileSync(file, 'utf8').trim() === String(p)) fs.unlinkSync(file);
       } catch {
         // already gone
       }

@@ -6,9 +6,18 @@
 #   $emu->stat('requests.converse');
 #   $emu->conf_lines;                        # postgresql.conf lines for it
 #
+#   my $emu = BedrockEmulator->start(tls => 1);  # plus an HTTPS listener
+#   BedrockEmulator->start(tls => 1, http1_only => 1);  # HTTPS without h2
+#   $emu->tls_endpoint; $emu->cert_file;     # https://127.0.0.1:TLSPORT, its CA
+#   $emu->conf_lines(1, tls => 1);           # bedrock.endpoint https, ca_file
+#
 # The emulator listens on 127.0.0.1 on a free port and is stopped when the
 # object goes away (or at the latest when the test script ends).  Its port
 # is exported as BEDROCK_EMULATOR_PORT for admin.js lines in psql scripts.
+# With tls => 1 it also listens with TLS on a second free port (HTTP/2 when
+# the client offers it, else HTTP/1.1), with a self-signed certificate for
+# 127.0.0.1 made by the openssl command; the admin API stays on the plain
+# port.
 package BedrockEmulator;
 
 use strict;
@@ -26,27 +35,66 @@ sub root_dir
 	return $dir;
 }
 
+# Make a self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1)
+# in $dir with the openssl command; returns (certificate file, key file).
+sub make_certificate
+{
+	my ($dir, $name) = @_;
+	$name //= 'emulator';
+	my ($crt, $key) = ("$dir/$name.crt", "$dir/$name.key");
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[ 'openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+		  'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+		  '-subj', "/CN=127.0.0.1/O=bedrock_fdw $name",
+		  '-addext', 'subjectAltName=IP:127.0.0.1',
+		  '-keyout', $key, '-out', $crt ],
+		'<', \'', '>', \$out, '2>', \$err)
+	  or die "openssl could not make a certificate: $err";
+	return ($crt, $key);
+}
+
+sub read_port_file
+{
+	my ($file) = @_;
+	open my $fh, '<', $file or die "cannot read $file: $!";
+	my $port = <$fh>;
+	close $fh;
+	chomp $port;
+	return $port;
+}
+
 sub start
 {
-	my ($class) = @_;
+	my ($class, %opts) = @_;
 	my $dir       = tempdir(CLEANUP => 1);
 	my $port_file = "$dir/port";
 	my $root      = root_dir();
 	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[ 'node', "$root/test/emulator/server.js", '--host', '127.0.0.1',
-		  '--port', '0', '--port-file', $port_file, '--quiet' ],
-		'>', \$out, '2>', \$err);
+	my @cmd = ('node', "$root/test/emulator/server.js", '--host', '127.0.0.1',
+		'--port', '0', '--port-file', $port_file, '--quiet');
+	my ($cert_file, $key_file);
+	if ($opts{tls})
+	{
+		($cert_file, $key_file) = make_certificate($dir);
+		push @cmd, '--tls-cert', $cert_file, '--tls-key', $key_file,
+		  '--tls-port', '0', '--tls-port-file', "$dir/tls_port";
+		push @cmd, '--tls-http1-only' if $opts{http1_only};
+	}
+	my $h = IPC::Run::start(\@cmd, '>', \$out, '2>', \$err);
+	# the TLS port file is written before the plain one
 	for (my $i = 0; $i < 200 && !-s $port_file; $i++)
 	{
 		usleep(50_000);
 	}
 	die "emulator did not start: $err" unless -s $port_file;
-	open my $fh, '<', $port_file or die "cannot read $port_file: $!";
-	my $port = <$fh>;
-	close $fh;
-	chomp $port;
+	my $port = read_port_file($port_file);
 	my $self = bless { handle => $h, port => $port, root => $root }, $class;
+	if ($opts{tls})
+	{
+		$self->{tls_port}  = read_port_file("$dir/tls_port");
+		$self->{cert_file} = $cert_file;
+	}
 	$self->admin('wait-ready');
 	# psql's \! lines run test/emulator/admin.js, which reads this
 	$ENV{BEDROCK_EMULATOR_PORT} = $port;
@@ -55,6 +103,15 @@ sub start
 
 sub port     { return $_[0]->{port}; }
 sub endpoint { return 'http://127.0.0.1:' . $_[0]->{port}; }
+sub tls_port  { return $_[0]->{tls_port}; }
+sub cert_file { return $_[0]->{cert_file}; }
+
+sub tls_endpoint
+{
+	my ($self) = @_;
+	die 'the emulator was started without tls => 1' unless $self->{tls_port};
+	return 'https://127.0.0.1:' . $self->{tls_port};
+}
 
 # Run an admin.js command; returns its stdout, dies on failure.
 sub admin
@@ -73,13 +130,16 @@ sub admin
 sub stat { my ($self, $path) = @_; return $self->admin('stat', $path); }
 
 # postgresql.conf lines pointing bedrock_fdw at this emulator; credentials
-# are included unless $with_credentials is false.
+# are included unless $with_credentials is false.  With tls => 1 the
+# endpoint is the HTTPS one, verified with the emulator's certificate.
 sub conf_lines
 {
-	my ($self, $with_credentials) = @_;
+	my ($self, $with_credentials, %opts) = @_;
 	$with_credentials //= 1;
-	my $conf = "bedrock.endpoint = '" . $self->endpoint . "'\n"
-	  . "bedrock.region = 'us-east-1'\n"
+	my $conf = "bedrock.endpoint = '"
+	  . ($opts{tls} ? $self->tls_endpoint : $self->endpoint) . "'\n";
+	$conf .= "bedrock.ca_file = '" . $self->cert_file . "'\n" if $opts{tls};
+	$conf .= "bedrock.region = 'us-east-1'\n"
 	  . "bedrock.connect_timeout_ms = 2000\n"
 	  . "bedrock.timeout_ms = 20000\n";
 	$conf .= "bedrock.access_key_id = '$ACCESS_KEY_ID'\n"

@@ -1,7 +1,10 @@
 'use strict';
-// The emulator: HTTP/1.1 server, routing, SigV4 verification, fault delivery, stats, admin API.
+// The emulator: HTTP/1.1 server (plus an optional TLS listener speaking HTTP/2 with HTTP/1.1
+// fallback), routing, SigV4 verification, fault delivery, stats, admin API.
 
 const http = require('http');
+const http2 = require('http2');
+const https = require('https');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
 const { CredentialStore } = require('./credentials');
@@ -77,6 +80,12 @@ function zeroStats() {
     faults,
     connections: 0,
     connectionsAccepted: 0,
+    httpVersions: { '1.1': 0, '2.0': 0 }, // API requests by HTTP version
+    connectionsByVersion: { '1.1': 0, '2.0': 0 }, // the distinct connections of "connections", by HTTP version
+    tlsRequests: 0, // API requests that came over the TLS listener
+    maxConcurrentRequests: 0, // most API requests ever in flight at once, all connections together
+    maxConcurrentPerConnection: 0, // most API requests ever in flight at once on one connection (HTTP/2 streams)
+    tlsHandshakeFailures: 0, // TLS handshakes that failed (e.g. the client rejected our certificate)
     models: {},
     tokens: { input: 0, output: 0 },
     credentialFetches, // successful (200) credential-service responses, by kind
@@ -97,6 +106,41 @@ function classify(method, path) {
     if (segs.length === 3 && segs[2] !== '') return { name: 'control', op: `get-${segs[1]}`, id: safeDecode(segs[2]) };
   }
   return { name: 'unknown' };
+}
+
+/**
+ * The request's headers as [name, value, …] the way the client may have signed them. On HTTP/2
+ * the host arrives as the :authority pseudo-header. curl turns its Host header into :authority and
+ * signed "host"; the AWS SDK's HTTP/2 handler signs ":authority" itself. So :authority is kept
+ * under its own name and also given as "host" (unless a literal host header came too); the other
+ * pseudo-headers (:method, :path, :scheme) go.
+ */
+function wireHeaders(req) {
+  if (req.httpVersionMajor !== 2) return req.rawHeaders;
+  const raw = req.rawHeaders;
+  const out = [];
+  let authority = null;
+  let hasHost = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name === ':authority') authority = raw[i + 1];
+    else if (name[0] !== ':') {
+      if (name.toLowerCase() === 'host') hasHost = true;
+      out.push(name, raw[i + 1]);
+    }
+  }
+  if (authority !== null) {
+    out.unshift(':authority', authority);
+    if (!hasHost) out.unshift('host', authority);
+  }
+  return out;
+}
+
+/** True when the response can no longer be sent (connection or HTTP/2 stream gone). */
+function isGone(req, res) {
+  if (res.destroyed) return true;
+  if (req.stream) return req.stream.destroyed || req.stream.closed;
+  return Boolean(req.socket && req.socket.destroyed);
 }
 
 function sleep(ms) {
@@ -130,8 +174,12 @@ class Emulator {
     this.stats = zeroStats();
     this.generation = 0;
     this.connSeq = 0;
+    this.inFlight = 0; // API requests being handled
     this.port = null;
     this.host = null;
+    this.tlsPort = null;
+    this.tlsServer = null;
+    this.tlsSockets = new Set();
 
     this.server = http.createServer();
     this.server.keepAliveTimeout = 60000;
@@ -142,18 +190,60 @@ class Emulator {
       this.stats.connectionsAccepted += 1;
       socket[kConn] = { id: ++this.connSeq, generation: -1 };
     });
-    this.server.on('request', (req, res) => {
-      this.onRequest(req, res).catch((err) => {
-        if (!this.quiet) this.log(`internal error: ${err && err.stack}`);
-        if (!res.headersSent && !res.destroyed) {
-          this.send(req, res, awsError('InternalServerException'), { requestId: crypto.randomUUID() });
-        }
-      });
-    });
+    this.server.on('request', (req, res) => this.dispatch(req, res));
     this.server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
+    if (opts.tls) this.createTlsServer(opts.tls);
+  }
+
+  dispatch(req, res) {
+    this.onRequest(req, res).catch((err) => {
+      if (!this.quiet) this.log(`internal error: ${err && err.stack}`);
+      if (!res.headersSent && !isGone(req, res)) {
+        this.send(req, res, awsError('InternalServerException'), { requestId: crypto.randomUUID() });
+      }
+    });
+  }
+
+  /**
+   * The TLS listener: HTTP/2 when the client offers h2 in ALPN, else HTTP/1.1 (allowHTTP1), with
+   * the same request handling as the plain listener. tls: {cert, key} (PEM), maxConcurrentStreams?,
+   * http1Only? (an HTTPS server that does not offer h2, like some proxies).
+   * Every TLS connection gets its own id (an HTTP/2 session is one connection).
+   */
+  createTlsServer(tls) {
+    if (!tls.cert || !tls.key) throw new Error('the TLS listener needs a certificate and a key');
+    let srv;
+    if (tls.http1Only) {
+      srv = https.createServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['http/1.1'] });
+      srv.keepAliveTimeout = 60000;
+      srv.headersTimeout = 65000;
+      srv.requestTimeout = 0;
+    } else {
+      const settings = {};
+      if (tls.maxConcurrentStreams) settings.maxConcurrentStreams = tls.maxConcurrentStreams;
+      srv = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true, settings });
+    }
+    srv.on('connection', (socket) => {
+      socket.setNoDelay(true);
+      this.stats.connectionsAccepted += 1;
+    });
+    srv.on('secureConnection', (socket) => {
+      socket[kConn] = { id: ++this.connSeq, generation: -1, inFlight: 0 };
+      this.tlsSockets.add(socket);
+      socket.on('close', () => this.tlsSockets.delete(socket));
+    });
+    srv.on('tlsClientError', (err) => {
+      this.stats.tlsHandshakeFailures += 1;
+      if (!this.quiet) this.log(`TLS handshake failed: ${err && (err.code || err.message)}`);
+    });
+    srv.on('sessionError', () => {
+      // the session is destroyed; its streams see the error
+    });
+    srv.on('request', (req, res) => this.dispatch(req, res));
+    this.tlsServer = srv;
   }
 
   now() {
@@ -174,11 +264,32 @@ class Emulator {
     });
   }
 
+  /** Start the TLS listener (the emulator must have been created with opts.tls). Resolves its port. */
+  listenTls({ host = '127.0.0.1', port = 0 } = {}) {
+    if (!this.tlsServer) return Promise.reject(new Error('the emulator was created without TLS options'));
+    if (!isLoopbackAddress(host)) return Promise.reject(new Error(`refusing to bind to non-loopback host ${host}`));
+    return new Promise((resolve, reject) => {
+      const onError = (e) => reject(e);
+      this.tlsServer.once('error', onError);
+      this.tlsServer.listen(port, host, () => {
+        this.tlsServer.off('error', onError);
+        this.tlsPort = this.tlsServer.address().port;
+        resolve(this.tlsPort);
+      });
+    });
+  }
+
   close() {
-    return new Promise((resolve) => {
+    const plain = new Promise((resolve) => {
       this.server.close(() => resolve());
       if (typeof this.server.closeAllConnections === 'function') this.server.closeAllConnections();
     });
+    if (!this.tlsServer || !this.tlsServer.listening) return plain;
+    const tls = new Promise((resolve) => {
+      this.tlsServer.close(() => resolve());
+      for (const s of this.tlsSockets) s.destroy();
+    });
+    return Promise.all([plain, tls]).then(() => undefined);
   }
 
   resetStats() {
@@ -244,15 +355,30 @@ class Emulator {
     const st = this.stats;
     st.requests.total += 1;
     st.requests[route.name] += 1;
-    const conn = req.socket[kConn] || { id: 0, generation: -1 };
+    const conn = req.socket[kConn] || { id: 0, generation: -1, inFlight: 0 };
+    const httpVersion = req.httpVersionMajor === 2 ? '2.0' : '1.1';
+    const tls = Boolean(req.socket.encrypted);
     if (conn.generation !== this.generation) {
       conn.generation = this.generation;
       st.connections += 1;
+      st.connectionsByVersion[httpVersion] += 1;
     }
+    st.httpVersions[httpVersion] += 1;
+    if (tls) st.tlsRequests += 1;
+    conn.inFlight = (conn.inFlight || 0) + 1;
+    this.inFlight += 1;
+    st.maxConcurrentPerConnection = Math.max(st.maxConcurrentPerConnection, conn.inFlight);
+    st.maxConcurrentRequests = Math.max(st.maxConcurrentRequests, this.inFlight);
+    res.once('close', () => {
+      conn.inFlight -= 1;
+      this.inFlight -= 1;
+    });
     const summary = {
       time: new Date(t0).toISOString(),
       requestId,
       connection: conn.id,
+      httpVersion,
+      tls,
       method: req.method,
       path: redactTarget(req.url),
       route: route.name,
@@ -282,7 +408,8 @@ class Emulator {
           `${summary.time} ${summary.method} ${summary.path} ${summary.status} ${summary.ms}ms route=${summary.route}` +
             `${summary.model ? ` model=${summary.model}` : ''}${summary.action ? ` action=${summary.action}` : ''} auth=${summary.auth || '-'}` +
             `${summary.accessKeyId ? ` key=${summary.accessKeyId}` : ''}${summary.fault ? ` fault=${summary.fault}` : ''}` +
-            `${summary.errorCode ? ` error=${summary.errorCode}` : ''}${summary.issuedAccessKeyId ? ` issued=${summary.issuedAccessKeyId}` : ''}`,
+            `${summary.errorCode ? ` error=${summary.errorCode}` : ''}${summary.issuedAccessKeyId ? ` issued=${summary.issuedAccessKeyId}` : ''}` +
+            ` conn=${summary.connection}${summary.tls ? ` tls http/${summary.httpVersion === '2.0' ? '2' : '1.1'}` : ''}`,
         );
       }
     };
@@ -307,7 +434,7 @@ class Emulator {
     }
 
     // --- authentication ---
-    const v = await verifyRequest({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body }, { store: this.store, region: this.region, now: this.now() });
+    const v = await verifyRequest({ method: req.method, url: req.url, rawHeaders: wireHeaders(req), body }, { store: this.store, region: this.region, now: this.now() });
     if (v.auth) {
       summary.auth = v.auth.scheme;
       summary.accessKeyId = v.auth.accessKeyId;
@@ -403,7 +530,7 @@ class Emulator {
     switch (fault.type) {
       case 'latency':
         await sleep(fault.ms);
-        if (res.destroyed || req.socket.destroyed) {
+        if (isGone(req, res)) {
           finish(null, { status: 0 });
           return { done: true };
         }
@@ -433,8 +560,16 @@ class Emulator {
     }
   }
 
-  /** Close the connection without a response: RST (default) or FIN. */
+  /**
+   * Close the connection without a response: RST (default) or FIN. On HTTP/2 only the request's
+   * stream goes (RST_STREAM INTERNAL_ERROR, or NO_ERROR for "fin"): the session's other streams live on.
+   */
   dropConnection(req, mode = 'rst') {
+    if (req.stream) {
+      const c = http2.constants;
+      req.stream.close(mode === 'rst' ? c.NGHTTP2_INTERNAL_ERROR : c.NGHTTP2_NO_ERROR);
+      return;
+    }
     if (mode === 'rst' && typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
     else req.socket.destroy();
   }
@@ -478,7 +613,7 @@ class Emulator {
       this.dropConnection(req, 'rst');
       return;
     }
-    const headers = collectHeaders(req.rawHeaders);
+    const headers = collectHeaders(wireHeaders(req));
     let params = null;
     let caller = null;
     if (route.name === 'sts') {
@@ -488,7 +623,7 @@ class Emulator {
         summary.auth = 'none'; // unsigned operation (an Authorization header is ignored)
       } else {
         const v = await verifyRequest(
-          { method: req.method, url: req.url, rawHeaders: req.rawHeaders, body },
+          { method: req.method, url: req.url, rawHeaders: wireHeaders(req), body },
           { store: this.store, region: this.region, now: this.now(), service: 'sts', allowBearer: false },
         );
         if (v.auth) {
@@ -546,14 +681,15 @@ class Emulator {
     headers.Date = new Date(this.now() + dateShiftMs).toUTCString();
     Object.assign(headers, response.headers || {});
     headers['Content-Length'] = String(response.body ? response.body.length : 0);
-    if (close) headers.Connection = 'close';
+    if (close) headers.Connection = 'close'; // dropped by send() on HTTP/2, which has no such header
     return headers;
   }
 
   send(req, res, response, opts) {
-    if (res.destroyed) return;
-    const headers = this.headersFor(response, opts);
-    if (opts.close) res.on('finish', () => req.socket.destroy());
+    if (isGone(req, res)) return;
+    const h2 = Boolean(req.stream);
+    const headers = this.headersFor(response, { ...opts, close: opts.close && !h2 });
+    if (opts.close && !h2) res.on('finish', () => req.socket.destroy());
     res.writeHead(response.status, headers);
     res.end(response.body || undefined);
   }
@@ -581,7 +717,7 @@ class Emulator {
     res.flushHeaders();
     let i = 0;
     const step = () => {
-      if (res.destroyed || req.socket.destroyed) return;
+      if (isGone(req, res)) return;
       if (i >= pieces.length) {
         res.end();
         return;
@@ -629,7 +765,7 @@ class Emulator {
     try {
       switch (path) {
         case '/_emulator/health':
-          if (m === 'GET') return json(200, { ok: true, region: this.region, port: this.port });
+          if (m === 'GET') return json(200, { ok: true, region: this.region, port: this.port, ...(this.tlsServer ? { tlsPort: this.tlsPort } : {}) });
           break;
         case '/_emulator/stats':
           if (m === 'GET') return json(200, { ...this.stats, pendingFaults: this.faults.pending, clockOffsetSeconds: this.clockOffsetMs / 1000 });
@@ -716,4 +852,4 @@ function createEmulator(opts) {
   return new Emulator(opts);
 }
 
-module.exports = { Emulator, createEmulator, isLoopbackAddress, classify, redactTarget, REJECT_REASONS, ROUTE_NAMES, FETCH_NAMES };
+module.exports = { Emulator, createEmulator, isLoopbackAddress, classify, redactTarget, wireHeaders, REJECT_REASONS, ROUTE_NAMES, FETCH_NAMES };

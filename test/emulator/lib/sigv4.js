@@ -61,7 +61,8 @@ function parseAuthorization(value) {
     return { error: 'Signature must be 64 lower-case hexadecimal characters.' };
   }
   const signedHeaders = params.SignedHeaders.split(';');
-  if (signedHeaders.some((h) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(h))) {
+  // ":authority": the AWS SDK signs HTTP/2's pseudo-header under its own name
+  if (signedHeaders.some((h) => !/^:?[a-z0-9!#$%&'*+.^_`|~-]+$/.test(h))) {
     return { error: 'SignedHeaders must be a list of lower-case header names separated by semicolons.' };
   }
   return {

@@ -251,3 +251,114 @@ module.exports.stsCall = stsCall;
 module.exports.xmlValue = xmlValue;
 module.exports.xmlCredentials = xmlCredentials;
 module.exports.imdsFetch = imdsFetch;
+
+// ---------------------------------------------------------------------------------------------
+// the TLS listener (HTTP/2 with HTTP/1.1 fallback)
+
+/**
+ * A self-signed certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1, P-256 key, one day), made
+ * with the openssl CLI in dir. Resolves {cert, key (Buffers), certFile, keyFile}.
+ */
+function makeCertificate(dir, name = 'emulator') {
+  const { execFileSync } = require('child_process');
+  const path = require('path');
+  const fs = require('fs');
+  const certFile = path.join(dir, `${name}.crt`);
+  const keyFile = path.join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', `/CN=127.0.0.1/O=bedrock_fdw ${name}`, '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', keyFile, '-out', certFile],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), certFile, keyFile };
+}
+
+/** An emulator with both listeners. Resolves {emu, port, tlsPort, cert, certFile, dir, stop}. */
+async function startTlsEmulator(opts = {}) {
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bedrock-emu-tls-'));
+  const c = makeCertificate(dir);
+  const emu = createEmulator({ quiet: true, ...opts, tls: { cert: c.cert, key: c.key, ...(opts.tls || {}) } });
+  const port = await emu.listen({ host: '127.0.0.1', port: 0 });
+  const tlsPort = await emu.listenTls({ host: '127.0.0.1', port: 0 });
+  const stop = async () => {
+    await emu.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { emu, port, tlsPort, cert: c.cert, certFile: c.certFile, dir, stop };
+}
+
+function parseBody(buf) {
+  const text = buf.toString('utf8');
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { text, json, body: buf };
+}
+
+/**
+ * One request on an HTTP/2 client session. headers may carry "host": it is sent as :authority,
+ * as curl does. Resolves {status, headers, text, json, body}; rejects on a stream error (RST_STREAM).
+ */
+function h2Request(session, { method = 'POST', path, headers = {}, body }) {
+  return new Promise((resolve, reject) => {
+    const h = { ':method': method, ':path': path };
+    for (const [k, v] of Object.entries(headers)) {
+      if (k.toLowerCase() === 'host') h[':authority'] = v;
+      else h[k.toLowerCase()] = v;
+    }
+    const stream = session.request(h, { endStream: !body });
+    let status = null;
+    let resHeaders = {};
+    const chunks = [];
+    stream.on('response', (rh) => {
+      status = rh[':status'];
+      resHeaders = rh;
+    });
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => resolve({ status, headers: resHeaders, ...parseBody(Buffer.concat(chunks)) }));
+    stream.on('error', reject);
+    if (body) stream.end(body);
+  });
+}
+
+/** Sign (host = 127.0.0.1:tlsPort) and send on an HTTP/2 session. opts as signRequest plus {mutate}. */
+async function h2SignedCall(session, opts) {
+  const signed = await signRequest(opts);
+  if (opts.mutate) opts.mutate(signed);
+  return h2Request(session, { method: opts.method || 'POST', path: signed.path, headers: signed.headers, body: signed.body });
+}
+
+/** An HTTP/1.1 request over TLS (ALPN offers only http/1.1). Resolves as send(). */
+function httpsSend({ port, ca, method = 'POST', path, headers = {}, body, agent }) {
+  const https = require('https');
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['content-length'] = String(body.length);
+    const req = https.request(
+      { host: '127.0.0.1', port, method, path, headers: h, ca, agent: agent === undefined ? false : agent },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, ...parseBody(Buffer.concat(chunks)) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+module.exports.makeCertificate = makeCertificate;
+module.exports.startTlsEmulator = startTlsEmulator;
+module.exports.h2Request = h2Request;
+module.exports.h2SignedCall = h2SignedCall;
+module.exports.httpsSend = httpsSend;

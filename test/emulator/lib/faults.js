@@ -32,6 +32,14 @@ function normalizeFault(spec, id) {
   if (f.route !== null && !ROUTES.includes(f.route)) throw new Error(`route must be null or one of ${ROUTES.join(', ')}`);
   f.model = spec.model ?? null;
   if (f.model !== null && (typeof f.model !== 'string' || !f.model)) throw new Error('model must be null or a model id');
+  const every = spec.every ?? 1;
+  if (!isInt(every) || every < 1) throw new Error('every must be an integer >= 1 (1 = every matching request)');
+  f.every = every;
+  f.seen = 0;
+  const forMs = spec.for_ms ?? 0;
+  if (!isInt(forMs) || forMs < 0) throw new Error('for_ms must be an integer >= 0 (0 = no expiry)');
+  f.for_ms = forMs;
+  f.expiresAt = forMs > 0 ? Date.now() + forMs : null;
   f.fired = 0;
 
   const num = (name, def, min = 0) => {
@@ -51,6 +59,10 @@ function normalizeFault(spec, id) {
       break;
     case 'throttle':
       f.message = optStr('message');
+      if (spec.rps != null) {
+        f.rps = num('rps', 0, 1);
+        f.window = []; // arrival times (ms) of the requests let through in the last second
+      }
       break;
     case 'error': {
       if (typeof spec.code !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(spec.code)) throw new Error('error fault needs a "code" (e.g. "InternalServerException")');
@@ -119,15 +131,23 @@ class FaultQueue {
   }
 
   list() {
+    this.dropExpired(Date.now());
     return this.items.map(publicView);
   }
 
   get pending() {
+    this.dropExpired(Date.now());
     return this.items.length;
+  }
+
+  dropExpired(now) {
+    this.items = this.items.filter((f) => f.expiresAt === null || f.expiresAt > now);
   }
 
   /** req: {route, modelIds: Set of identifiers the request is known by}. Returns a fault or null. */
   take(req) {
+    const now = Date.now();
+    this.dropExpired(now);
     for (let i = 0; i < this.items.length; i++) {
       const f = this.items[i];
       if (f.route !== null && f.route !== req.route) continue;
@@ -136,6 +156,16 @@ class FaultQueue {
       if (f.after > 0) {
         f.after -= 1;
         return null; // this request is let through (and consumes the "after" budget)
+      }
+      f.seen += 1;
+      if (f.seen % f.every !== 0) continue; // not its turn: later faults may still match
+      if (f.window) {
+        // a server-side quota: requests within rps per sliding second pass and count against it
+        while (f.window.length > 0 && now - f.window[0] >= 1000) f.window.shift();
+        if (f.window.length < f.rps) {
+          f.window.push(now);
+          continue;
+        }
       }
       f.remaining -= 1;
       f.fired += 1;
@@ -148,6 +178,7 @@ class FaultQueue {
 
 function publicView(f) {
   const out = { ...f };
+  delete out.window;
   out.remaining = f.remaining === Infinity ? null : f.remaining;
   return out;
 }

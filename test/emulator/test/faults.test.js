@@ -195,3 +195,44 @@ test('invalid fault specs are refused with 400 and nothing is added', async () =
   }
   assert.equal(emu.faults.pending, 0);
 });
+
+test('every: N fires on every N-th matching request only', async () => {
+  await addFault({ type: 'throttle', every: 2, count: 0 });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) statuses.push((await t.converse(port, HAIKU, HI)).status);
+  assert.deepEqual(statuses, [200, 429, 200, 429, 200, 429]);
+  assert.equal((await t.admin(port, 'GET', 'faults')).json.faults[0].fired, 3);
+});
+
+test('for_ms: the fault expires on its own', async () => {
+  await addFault({ type: 'throttle', count: 0, for_ms: 300 });
+  assert.equal((await t.converse(port, HAIKU, HI)).status, 429);
+  await new Promise((r) => setTimeout(r, 350));
+  assert.equal((await t.converse(port, HAIKU, HI)).status, 200);
+  assert.equal(emu.faults.pending, 0);
+});
+
+test('throttle rps: a server-side quota per sliding second', async () => {
+  await addFault({ type: 'throttle', rps: 3, count: 0 });
+  const first = await Promise.all(Array.from({ length: 5 }, () => t.converse(port, HAIKU, HI)));
+  assert.deepEqual(first.map((r) => r.status).sort(), [200, 200, 200, 429, 429]);
+  const listed = (await t.admin(port, 'GET', 'faults')).json.faults[0];
+  assert.equal(listed.rps, 3);
+  assert.equal(listed.window, undefined, 'the sliding window is internal');
+  await new Promise((r) => setTimeout(r, 1050));
+  assert.equal((await t.converse(port, HAIKU, HI)).status, 200, 'the quota refills after a second');
+});
+
+test('every, for_ms and rps are validated', async () => {
+  for (const spec of [
+    { type: 'throttle', every: 0 },
+    { type: 'throttle', every: 1.5 },
+    { type: 'throttle', for_ms: -1 },
+    { type: 'throttle', rps: 0 },
+    { type: 'throttle', rps: 'many' },
+  ]) {
+    const r = await t.admin(port, 'POST', 'faults', spec);
+    assert.equal(r.status, 400, JSON.stringify(spec));
+  }
+  assert.equal(emu.faults.pending, 0);
+});

@@ -618,33 +618,31 @@ wait_for_activity(long max_wait_ms)
 	if (max_wait_ms >= 0 && timeout > max_wait_ms)
 		timeout = max_wait_ms;
 
-	if (timeout > 0)
+	/* a zero timeout still polls the sockets once, without sleeping */
+	PG_TRY();
 	{
-		PG_TRY();
+		set = BedrockCreateWaitEventSet(n_watched + 2);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < n_watched; i++)
 		{
-			set = BedrockCreateWaitEventSet(n_watched + 2);
-			AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-			for (i = 0; i < n_watched; i++)
-			{
-				uint32		ev = 0;
+			uint32		ev = 0;
 
-				if (watched[i].what & CURL_POLL_IN)
-					ev |= WL_SOCKET_READABLE;
-				if (watched[i].what & CURL_POLL_OUT)
-					ev |= WL_SOCKET_WRITEABLE;
-				AddWaitEventToSet(set, ev, watched[i].fd, NULL, NULL);
-			}
-			nready = WaitEventSetWait(set, timeout, events, lengthof(events),
-									  http_wait_event);
+			if (watched[i].what & CURL_POLL_IN)
+				ev |= WL_SOCKET_READABLE;
+			if (watched[i].what & CURL_POLL_OUT)
+				ev |= WL_SOCKET_WRITEABLE;
+			AddWaitEventToSet(set, ev, watched[i].fd, NULL, NULL);
 		}
-		PG_FINALLY();
-		{
-			if (set != NULL)
-				FreeWaitEventSet(set);
-		}
-		PG_END_TRY();
+		nready = WaitEventSetWait(set, timeout, events, lengthof(events),
+								  http_wait_event);
 	}
+	PG_FINALLY();
+	{
+		if (set != NULL)
+			FreeWaitEventSet(set);
+	}
+	PG_END_TRY();
 
 	for (i = 0; i < nready; i++)
 	{
@@ -677,13 +675,16 @@ wait_for_activity(long max_wait_ms)
  * http_wait_any
  *		Drive every transfer in flight until one has finished and return it
  *		(collect it with http_transfer_finish).  NULL when none is in flight,
- *		or when timeout_ms (-1: no limit) passed first.
+ *		or when timeout_ms (-1: no limit) passed first.  Even with a timeout
+ *		of 0 the transfers are driven once and interrupts are checked, so a
+ *		caller that polls in a loop makes progress and can be cancelled.
  */
 HttpTransfer *
 http_wait_any(long timeout_ms)
 {
 	HttpTransfer *t;
 	instr_time	start;
+	bool		driven = false;
 
 	if (backend_multi == NULL)
 		return NULL;
@@ -705,9 +706,14 @@ http_wait_any(long timeout_ms)
 			INSTR_TIME_SUBTRACT(now, start);
 			left = timeout_ms - (long) INSTR_TIME_GET_MILLISEC(now);
 			if (left <= 0)
-				return NULL;
+			{
+				if (driven)
+					return NULL;
+				left = 0;
+			}
 		}
 		wait_for_activity(left);
+		driven = true;
 	}
 }
 

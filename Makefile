@@ -34,6 +34,8 @@ OBJS = \
 	src/http.o \
 	src/aws_error.o \
 	src/retry.o \
+	src/rate_limit_config.o \
+	src/rate_limiter.o \
 	src/chat_options.o \
 	src/converse.o \
 	src/chat.o \

@@ -26,6 +26,8 @@
 #include "bedrock_fdw.h"
 #include "credential_cache.h"
 #include "http.h"
+#include "rate_limiter.h"
+#include "retry.h"
 #include "usage.h"
 
 BEDROCK_MODULE_MAGIC();
@@ -52,6 +54,8 @@ _PG_init(void)
 		usage_queue_request_shmem();
 		usage_writer_register();
 		usage_stats_request_shmem();
+		rate_limiter_request_shmem();
+		retry_quota_request_shmem();
 	}
 }
 

@@ -153,6 +153,7 @@ chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 		}
 		else
 			converse_fill_usage(response, usage);
+		bedrock_call_settle_tokens(call, usage->total_tokens);
 	}
 	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
 	usage_record_submit(usage);

@@ -9,7 +9,9 @@
  * (bedrock_call_begin / start_attempt / finish_attempt): it keeps up to
  * `concurrency` attempts in flight on the backend's libcurl multi handle
  * (connections are shared and kept alive), starts retries when their
- * backoff has passed, and sleeps in the latch-aware wait of http.c, so a
+ * backoff has passed, starts nothing the shared rate limiter has not
+ * admitted (batch calls leave bedrock.interactive_reserve to single
+ * calls), and sleeps in the latch-aware wait of http.c, so a
  * cancel stops every transfer at once (the transaction abort releases
  * them) after each interrupted call's usage record has been submitted.
  * Failures become error rows unless on_error says otherwise.
@@ -56,8 +58,26 @@ typedef struct Batch
 	int			in_flight;		/* attempts on the wire */
 	int			remaining;		/* items not over */
 	List	   *waiting;		/* items waiting for a retry */
+	TimestampTz admit_at;		/* no start before: the rate limiter said */
 	const ChatOptions *opts;
 } Batch;
+
+/*
+ * admitted
+ *		Whether the rate limiter lets the item's next attempt start now;
+ *		if not, no attempt of the batch starts before it says (they all
+ *		call the same model).
+ */
+static bool
+admitted(Batch *b, BatchItem *item, TimestampTz now)
+{
+	long		wait_ms = bedrock_call_admit(&item->call);
+
+	if (wait_ms == 0)
+		return true;
+	b->admit_at = TimestampTzPlusMilliseconds(now, wait_ms);
+	return false;
+}
 
 /* Start the next attempt of an item. */
 static void
@@ -70,8 +90,8 @@ start_attempt(Batch *b, BatchItem *item)
 
 /*
  * start_what_may_start
- *		Fill free places: retries whose backoff has passed first, then new
- *		prompts in input order.
+ *		Fill free places, as far as the rate limiter allows: retries whose
+ *		backoff has passed first, then new prompts in input order.
  */
 static void
 start_what_may_start(Batch *b)
@@ -79,6 +99,8 @@ start_what_may_start(Batch *b)
 	TimestampTz now = GetCurrentTimestamp();
 	ListCell   *lc;
 
+	if (now < b->admit_at)
+		return;
 	foreach(lc, b->waiting)
 	{
 		BatchItem  *item = lfirst(lc);
@@ -87,29 +109,47 @@ start_what_may_start(Batch *b)
 			return;
 		if (item->retry_at <= now)
 		{
+			if (!admitted(b, item, now))
+				return;
 			b->waiting = foreach_delete_current(b->waiting, lc);
 			start_attempt(b, item);
 		}
 	}
 	while (b->in_flight < b->opts->concurrency && b->next_new < b->n)
 	{
-		BatchItem  *item = &b->items[b->next_new++];
+		BatchItem  *item = &b->items[b->next_new];
 
 		if (item->skip)
+		{
+			b->next_new++;
 			continue;
+		}
+		if (!admitted(b, item, now))
+			return;
+		b->next_new++;
 		bedrock_call_begin(&item->call);
 		item->busy = true;
 		start_attempt(b, item);
 	}
 }
 
-/* Milliseconds until the first waiting retry is due; -1 when none waits. */
+/*
+ * next_start_in
+ *		Milliseconds until an attempt may start: with a free place, the
+ *		first waiting retry or the next new prompt, but not before the rate
+ *		limiter's time; -1 when there is no free place or nothing is left
+ *		to start.
+ */
 static long
-next_retry_in(Batch *b)
+next_start_in(Batch *b)
 {
+	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz first = 0;
 	ListCell   *lc;
 
+	/* no free place: only a finished transfer can change that */
+	if (b->in_flight >= b->opts->concurrency)
+		return -1;
 	foreach(lc, b->waiting)
 	{
 		BatchItem  *item = lfirst(lc);
@@ -117,9 +157,12 @@ next_retry_in(Batch *b)
 		if (first == 0 || item->retry_at < first)
 			first = item->retry_at;
 	}
+	if (b->next_new < b->n && b->in_flight < b->opts->concurrency)
+		first = now;
 	if (first == 0)
 		return -1;
-	return Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), first), 0);
+	first = Max(first, b->admit_at);
+	return Max(TimestampDifferenceMilliseconds(now, first), 0);
 }
 
 /*
@@ -139,13 +182,13 @@ run_batch(Batch *b)
 		start_what_may_start(b);
 		if (b->in_flight == 0)
 		{
-			/* only retries waiting: sleep (interruptibly) until the first */
-			http_sleep_ms(next_retry_in(b));
+			/* nothing on the wire: sleep (interruptibly) until a start */
+			http_sleep_ms(next_start_in(b));
 			continue;
 		}
-		t = http_wait_any(next_retry_in(b));
+		t = http_wait_any(next_start_in(b));
 		if (t == NULL)
-			continue;			/* a retry became due */
+			continue;			/* a retry or the rate limiter's time came */
 		item = (BatchItem *) http_transfer_arg(t);
 		b->in_flight--;
 		delay = bedrock_call_finish_attempt(&item->call, t);
@@ -222,6 +265,7 @@ bedrock_chat_batch(PG_FUNCTION_ARGS)
 		chat_check_prompt(TextDatumGetCString(prompts[i]));
 		chat_prepare(&item->call, &item->usage, model,
 					 TextDatumGetCString(prompts[i]), system, &opts);
+		item->call.batch = true;
 		b.remaining++;
 	}
 

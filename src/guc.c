@@ -27,6 +27,7 @@
 
 #include "bedrock_fdw.h"
 #include "credentials.h"
+#include "rate_limiter.h"
 
 char	   *bedrock_region = NULL;
 char	   *bedrock_endpoint = NULL;
@@ -52,6 +53,9 @@ char	   *bedrock_database = NULL;
 int			bedrock_usage_queue_size = 10000;
 int			bedrock_usage_flush_ms = 1000;
 char	   *bedrock_usage_retention = NULL;
+char	   *bedrock_rate_limits_setting = NULL;
+bool		bedrock_adaptive_rate_limiting = true;
+double		bedrock_interactive_reserve = 0.1;
 
 static const struct config_enum_entry credential_source_options[] = {
 	{"auto", CREDENTIAL_SOURCE_AUTO, false},
@@ -497,6 +501,37 @@ bedrock_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * The shared rate limiter.  Server-wide budgets: PGC_SIGHUP, the same
+	 * in every backend.
+	 */
+	DefineCustomStringVariable("bedrock.rate_limits",
+							   "Requests and tokens per minute allowed per model, across all backends.",
+							   "A comma-separated list of rules such as 'openai.gpt-oss-20b-1:0 rpm=600 tpm=200000, anthropic.* rpm=100, * rpm=1000'. Empty: no limit.",
+							   &bedrock_rate_limits_setting,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   rate_limits_check_hook, rate_limits_assign_hook, NULL);
+
+	DefineCustomBoolVariable("bedrock.adaptive_rate_limiting",
+							 "Slows every backend's calls to a model down when Bedrock throttles it.",
+							 "As the AWS SDKs' adaptive retry mode, but shared by all backends.",
+							 &bedrock_adaptive_rate_limiting,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("bedrock.interactive_reserve",
+							 "Fraction of each rate limit that batch calls leave to single calls.",
+							 "bedrock_chat_batch and bedrock_enrich do not use this share of a model's budget, so that interactive queries find room.",
+							 &bedrock_interactive_reserve,
+							 0.1, 0.0, 0.9,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("bedrock");
 }

@@ -18,8 +18,10 @@
  * (10 after a transient error), a first-try success refunds 1 and a
  * success after retries refunds the last retry's cost.  With an empty
  * bucket a failure is returned at once instead of retried, so a backend
- * facing an outage stops multiplying its traffic.  The bucket is per
- * backend here; batch jobs share one through shared memory.
+ * facing an outage stops multiplying its traffic.  With the library
+ * preloaded the bucket is in shared memory, one for the whole server (as
+ * one SDK client shared by every thread of an application); loaded on
+ * demand, each backend has its own.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -33,6 +35,11 @@
 #include <stdlib.h>
 
 #include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 
 #include "retry.h"
 
@@ -44,7 +51,19 @@
 #define BACKOFF_CAP_MS			20000
 #define RETRY_AFTER_SLACK_MS	5000
 
-static int	retry_quota = RETRY_QUOTA_MAX;
+typedef struct RetryQuota
+{
+	slock_t		mutex;
+	int			tokens;
+} RetryQuota;
+
+/* the shared bucket once attached, else this backend's own */
+static RetryQuota local_quota = {.tokens = RETRY_QUOTA_MAX};
+static RetryQuota *retry_quota = &local_quota;
+static bool quota_shared = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static const char *const throttling_codes[] = {
 	"Throttling", "ThrottlingException", "ThrottledException",
@@ -112,6 +131,48 @@ retry_classify(const AwsError *err)
 	return RETRY_NEVER;
 }
 
+static void
+quota_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(RetryQuota)));
+}
+
+static void
+quota_shmem_startup(void)
+{
+	bool		found;
+	RetryQuota *shared;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("bedrock_fdw retry quota", sizeof(RetryQuota), &found);
+	if (!found)
+	{
+		SpinLockInit(&shared->mutex);
+		shared->tokens = RETRY_QUOTA_MAX;
+	}
+	LWLockRelease(AddinShmemInitLock);
+	retry_quota = shared;
+	quota_shared = true;
+}
+
+/*
+ * retry_quota_request_shmem
+ *		Put the retry quota in shared memory; called from _PG_init while
+ *		shared_preload_libraries is being processed.
+ */
+void
+retry_quota_request_shmem(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = quota_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = quota_shmem_startup;
+}
+
 /*
  * retry_quota_acquire
  *		Take the cost of one retry from the bucket; false when it is empty.
@@ -119,11 +180,19 @@ retry_classify(const AwsError *err)
 bool
 retry_quota_acquire(RetryClass rc, int *cost)
 {
+	bool		granted = false;
+
 	*cost = (rc == RETRY_TRANSIENT) ? RETRY_COST_TRANSIENT : RETRY_COST;
-	if (retry_quota < *cost)
-		return false;
-	retry_quota -= *cost;
-	return true;
+	if (quota_shared)
+		SpinLockAcquire(&retry_quota->mutex);
+	if (retry_quota->tokens >= *cost)
+	{
+		retry_quota->tokens -= *cost;
+		granted = true;
+	}
+	if (quota_shared)
+		SpinLockRelease(&retry_quota->mutex);
+	return granted;
 }
 
 /*
@@ -133,9 +202,30 @@ retry_quota_acquire(RetryClass rc, int *cost)
 void
 retry_quota_release(bool retried, int last_cost)
 {
-	retry_quota += retried ? last_cost : 1;
-	if (retry_quota > RETRY_QUOTA_MAX)
-		retry_quota = RETRY_QUOTA_MAX;
+	if (quota_shared)
+		SpinLockAcquire(&retry_quota->mutex);
+	retry_quota->tokens = Min(retry_quota->tokens + (retried ? last_cost : 1),
+							  RETRY_QUOTA_MAX);
+	if (quota_shared)
+		SpinLockRelease(&retry_quota->mutex);
+}
+
+/*
+ * retry_quota_available
+ *		The tokens in the bucket now (for bedrock.rate_limits' companion
+ *		view and the error detail of a failure not retried).
+ */
+int
+retry_quota_available(void)
+{
+	int			tokens;
+
+	if (quota_shared)
+		SpinLockAcquire(&retry_quota->mutex);
+	tokens = retry_quota->tokens;
+	if (quota_shared)
+		SpinLockRelease(&retry_quota->mutex);
+	return tokens;
 }
 
 /*

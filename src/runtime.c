@@ -18,9 +18,11 @@
 
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
 #include "credentials.h"
+#include "rate_limiter.h"
 #include "retry.h"
 #include "runtime.h"
 #include "sigv4.h"
@@ -264,13 +266,49 @@ bedrock_call_begin(BedrockCall *call)
 	call->retried = false;
 	call->skew_retried = false;
 	call->last_cost = 0;
+	call->tokens_reserved = 0;
+	call->rate_limited_ms = 0;
 	INSTR_TIME_SET_CURRENT(call->started);
 }
 
 /*
+ * bedrock_call_admit
+ *		Ask the rate limiter whether the next attempt may start: 0 when it
+ *		may (its request and token estimate are taken from the model's
+ *		budget), else the milliseconds to wait before asking again.  The
+ *		estimate is a quarter of the request body's bytes, about its input
+ *		tokens.
+ */
+long
+bedrock_call_admit(BedrockCall *call)
+{
+	int64		estimate = Max((int64) (call->body_len / 4), 1);
+	long		wait_ms = rate_limiter_admit(call->model, estimate, call->batch);
+
+	if (wait_ms == 0)
+		call->tokens_reserved = estimate;
+	else
+		call->rate_limited_ms += wait_ms;
+	return wait_ms;
+}
+
+/*
+ * bedrock_call_settle_tokens
+ *		Settle the token estimate of a successful call against the tokens
+ *		Bedrock reported (input + output; -1 when it did not say).
+ */
+void
+bedrock_call_settle_tokens(BedrockCall *call, int64 total_tokens)
+{
+	rate_limiter_settle_tokens(call->model, call->tokens_reserved, total_tokens);
+	call->tokens_reserved = 0;
+}
+
+/*
  * bedrock_call_start_attempt
- *		Sign and start the next attempt; it progresses in http_wait_any().
- *		arg tags the transfer (http_transfer_arg).
+ *		Sign and start the next attempt, which bedrock_call_admit has let
+ *		through; it progresses in http_wait_any().  arg tags the transfer
+ *		(http_transfer_arg).
  */
 HttpTransfer *
 bedrock_call_start_attempt(BedrockCall *call, void *arg)
@@ -279,6 +317,7 @@ bedrock_call_start_attempt(BedrockCall *call, void *arg)
 	HttpTransfer *t;
 
 	call->attempts++;
+	call->attempt_sent_at = GetCurrentTimestamp();
 	req.method = "POST";
 	req.url = call->url;
 	req.headers = sign_attempt(call, call->ep, call->path, call->invocation,
@@ -310,6 +349,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 	http_transfer_finish(transfer, &call->response);
 	offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
 		note_server_date(&call->response);
+	rc = RETRY_NEVER;
 
 	if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
 		call->response.status >= 200 && call->response.status < 300)
@@ -325,6 +365,11 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 			aws_error_from_transport(&call->response, call->timeout_ms, &call->error);
 
 		rc = retry_classify(&call->error);
+
+		/* a failed attempt used no tokens: give the estimate back */
+		rate_limiter_settle_tokens(call->model, call->tokens_reserved, 0);
+		call->tokens_reserved = 0;
+
 		if (!call->credentials_refreshed && fetched_credentials_rejected(call))
 		{
 			AwsCredentials used = {0};
@@ -358,6 +403,8 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 		}
 	}
 
+	rate_limiter_observe(call->model, rc == RETRY_THROTTLING, call->attempt_sent_at);
+
 	if (next < 0)
 	{
 		instr_time	elapsed;
@@ -371,8 +418,8 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 
 /*
  * bedrock_runtime_call
- *		Perform call->operation on call->model, retrying per the standard
- *		mode, and fill the outcome fields.  Failures of the call (AWS errors,
+ *		Perform call->operation on call->model, within the rate limiter's
+ *		budget, retrying per the standard mode, and fill the outcome fields.  Failures of the call (AWS errors,
  *		transport failures) are reported in call->error, not raised;
  *		configuration problems (no credentials) and interrupts raise.
  */
@@ -384,7 +431,12 @@ bedrock_runtime_call(BedrockCall *call)
 	bedrock_call_begin(call);
 	do
 	{
-		HttpTransfer *mine = bedrock_call_start_attempt(call, NULL);
+		HttpTransfer *mine;
+		long		wait_ms;
+
+		while ((wait_ms = bedrock_call_admit(call)) > 0)
+			http_sleep_ms(wait_ms);
+		mine = bedrock_call_start_attempt(call, NULL);
 
 		http_wait_for(mine);
 		delay = bedrock_call_finish_attempt(call, mine);

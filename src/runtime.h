@@ -37,6 +37,7 @@ typedef struct BedrockCall
 	size_t		body_len;
 	long		timeout_ms;		/* per attempt */
 	int			max_attempts;
+	bool		batch;			/* leaves the interactive reserve alone */
 
 	/* what happened */
 	bool		ok;				/* a 2xx response is in response */
@@ -59,16 +60,21 @@ typedef struct BedrockCall
 	char	   *url;
 	char	   *invocation;		/* amz-sdk-invocation-id */
 	instr_time	started;
+	TimestampTz attempt_sent_at;	/* when the current attempt started */
 	bool		retried;
 	bool		skew_retried;
 	int			last_cost;		/* retry quota taken by the last retry */
+	int64		tokens_reserved;	/* the rate limiter's estimate, taken */
+	double		rate_limited_ms;	/* waited for the rate limiter */
 } BedrockCall;
 
 /* in runtime.c */
 extern void bedrock_validate_model_id(const char *model);
 extern void bedrock_runtime_call(BedrockCall *call);
 extern void bedrock_call_begin(BedrockCall *call);
+extern long bedrock_call_admit(BedrockCall *call);
 extern HttpTransfer *bedrock_call_start_attempt(BedrockCall *call, void *arg);
 extern long bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer);
+extern void bedrock_call_settle_tokens(BedrockCall *call, int64 total_tokens);
 
 #endif							/* BEDROCK_RUNTIME_H */

@@ -36,6 +36,8 @@ CREATE VIEW bedrock.rate_limits AS SELECT * FROM bedrock_rate_limits();
 COMMENT ON VIEW bedrock.rate_limits IS
 'The shared rate limiter per model (see bedrock_rate_limits())';
 
+GRANT SELECT ON bedrock.rate_limits TO PUBLIC;
+
 CREATE FUNCTION bedrock_rate_limits_reset()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'bedrock_rate_limits_reset'

@@ -28,6 +28,21 @@
 PG_FUNCTION_INFO_V1(bedrock_chat);
 
 /*
+ * append_attempts_and_latency
+ *		attempts, client latency and, when the shared rate limiter held the
+ *		call back, the time it waited (part of the latency).
+ */
+static void
+append_attempts_and_latency(StringInfo out, const BedrockCall *call)
+{
+	appendStringInfo(out, ", \"attempts\": %d, \"latency_ms\": %.0f",
+					 call->attempts, call->latency_ms);
+	if (call->rate_limited_ms > 0)
+		appendStringInfo(out, ", \"rate_limited_ms\": %.0f",
+						 call->rate_limited_ms);
+}
+
+/*
  * append_call_facts
  *		The members every successful result carries: model, request id,
  *		attempts, client latency.
@@ -44,8 +59,7 @@ append_call_facts(StringInfo out, const BedrockCall *call)
 		json_append_string(out, rid);
 	else
 		appendStringInfoString(out, "null");
-	appendStringInfo(out, ", \"attempts\": %d, \"latency_ms\": %.0f",
-					 call->attempts, call->latency_ms);
+	append_attempts_and_latency(out, call);
 }
 
 /*
@@ -68,8 +82,8 @@ failure_result(const BedrockCall *call, OnErrorMode on_error)
 	aws_error_append_json(&out, &call->error);
 	appendStringInfoString(&out, ", \"model\": ");
 	json_append_string(&out, call->model);
-	appendStringInfo(&out, ", \"attempts\": %d, \"latency_ms\": %.0f}",
-					 call->attempts, call->latency_ms);
+	append_attempts_and_latency(&out, call);
+	appendStringInfoChar(&out, '}');
 	return json_text_to_jsonb(out.data);
 }
 

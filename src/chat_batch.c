@@ -124,11 +124,15 @@ start_what_may_start(Batch *b)
 			b->next_new++;
 			continue;
 		}
+		/* the call's clock starts when it first asks for admission */
+		if (!item->busy)
+		{
+			bedrock_call_begin(&item->call);
+			item->busy = true;
+		}
 		if (!admitted(b, item, now))
 			return;
 		b->next_new++;
-		bedrock_call_begin(&item->call);
-		item->busy = true;
 		start_attempt(b, item);
 	}
 }
@@ -191,6 +195,8 @@ run_batch(Batch *b)
 			continue;			/* a retry or the rate limiter's time came */
 		item = (BatchItem *) http_transfer_arg(t);
 		b->in_flight--;
+		/* a failed attempt gives its tokens back: ask the limiter again */
+		b->admit_at = 0;
 		delay = bedrock_call_finish_attempt(&item->call, t);
 		if (delay >= 0)
 		{

@@ -99,8 +99,8 @@ typedef struct LimiterState
 
 	/* counters */
 	int64		admitted;
-	int64		delayed;		/* admissions refused with a wait */
-	double		delay_ms;		/* the waits asked for */
+	int64		delayed;		/* attempts that had to wait */
+	double		delay_ms;		/* how long they waited, in all */
 	int64		throttled;		/* throttled responses */
 	TimestampTz last_throttle;	/* 0: never */
 } LimiterState;
@@ -259,10 +259,13 @@ wait_for(double level, double need, double rate)
  *		be sent now?  Returns 0 when it may (the request and the estimate
  *		are taken from the budgets), else the milliseconds to wait before
  *		asking again.  batch callers leave the interactive reserve alone.
- *		Never raises, never sleeps.
+ *		waiting_since is when this attempt was first refused (0: this is
+ *		its first request): the counters count each delayed attempt once
+ *		and the time it waited in all.  Never raises, never sleeps.
  */
 long
-rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch)
+rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch,
+				   TimestampTz waiting_since)
 {
 	LimiterEntry *entry;
 	LimiterState *s;
@@ -306,8 +309,8 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch)
 	if (wait_s > 0)
 	{
 		wait_ms = (long) ceil(wait_s * 1000.0);
-		s->delayed++;
-		s->delay_ms += wait_ms;
+		if (waiting_since == 0)
+			s->delayed++;
 	}
 	else
 	{
@@ -316,6 +319,8 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch)
 		if (s->tpm_rate > 0)
 			s->tokens_level -= (double) tokens_estimate;
 		s->admitted++;
+		if (waiting_since != 0)
+			s->delay_ms += (double) (GetCurrentTimestamp() - waiting_since) / 1000.0;
 	}
 	SpinLockRelease(&entry->header.mutex);
 	model_table_leave(&limiter_table);

@@ -34,7 +34,7 @@ extern bool rate_limits_configured(void);
 /* in rate_limiter.c: the shared state and the admission decisions */
 extern void rate_limiter_request_shmem(void);
 extern long rate_limiter_admit(const char *model, int64 tokens_estimate,
-							   bool batch);
+							   bool batch, TimestampTz waiting_since);
 extern void rate_limiter_observe(const char *model, bool throttled,
 								 TimestampTz sent_at);
 extern void rate_limiter_settle_tokens(const char *model, int64 reserved,

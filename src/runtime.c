@@ -267,6 +267,7 @@ bedrock_call_begin(BedrockCall *call)
 	call->skew_retried = false;
 	call->last_cost = 0;
 	call->tokens_reserved = 0;
+	call->admission_asked = 0;
 	call->rate_limited_ms = 0;
 	INSTR_TIME_SET_CURRENT(call->started);
 }
@@ -277,19 +278,30 @@ bedrock_call_begin(BedrockCall *call)
  *		may (its request and token estimate are taken from the model's
  *		budget), else the milliseconds to wait before asking again.  The
  *		estimate is a quarter of the request body's bytes, about its input
- *		tokens.
+ *		tokens.  The time from the first refusal to the admission adds to
+ *		call->rate_limited_ms.  Call after bedrock_call_begin.
  */
 long
 bedrock_call_admit(BedrockCall *call)
 {
 	int64		estimate = Max((int64) (call->body_len / 4), 1);
-	long		wait_ms = rate_limiter_admit(call->model, estimate, call->batch);
+	long		wait_ms = rate_limiter_admit(call->model, estimate, call->batch,
+											 call->admission_asked);
+	TimestampTz now = GetCurrentTimestamp();
 
-	if (wait_ms == 0)
-		call->tokens_reserved = estimate;
-	else
-		call->rate_limited_ms += wait_ms;
-	return wait_ms;
+	if (wait_ms > 0)
+	{
+		if (call->admission_asked == 0)
+			call->admission_asked = now;
+		return wait_ms;
+	}
+	call->tokens_reserved = estimate;
+	if (call->admission_asked != 0)
+	{
+		call->rate_limited_ms += (double) (now - call->admission_asked) / 1000.0;
+		call->admission_asked = 0;
+	}
+	return 0;
 }
 
 /*

@@ -65,7 +65,8 @@ typedef struct BedrockCall
 	bool		skew_retried;
 	int			last_cost;		/* retry quota taken by the last retry */
 	int64		tokens_reserved;	/* the rate limiter's estimate, taken */
-	double		rate_limited_ms;	/* waited for the rate limiter */
+	TimestampTz admission_asked;	/* refused admission since; 0: not waiting */
+	double		rate_limited_ms;	/* waited for the rate limiter, in all */
 } BedrockCall;
 
 /* in runtime.c */

@@ -1,0 +1,77 @@
+# The rate limiter is shared by every backend: two sessions calling one
+# model share its budget, and interactive calls (bedrock_chat) find room
+# while a batch holds the model at its limit (bedrock.interactive_reserve).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use BedrockEmulator;
+
+my $emu = BedrockEmulator->start;
+my $model = 'openai.gpt-oss-120b-1:0';
+
+my $node = PostgreSQL::Test::Cluster->new('ratelimit');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'bedrock_fdw'\n"
+	  . $emu->conf_lines
+	  . "bedrock.rate_limits = '$model rpm=120'\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+
+sub admitted
+{
+	return $node->safe_psql('postgres',
+		"SELECT coalesce(sum(admitted), 0) FROM bedrock.rate_limits WHERE model = '$model'");
+}
+
+sub batch_sql
+{
+	my ($tag, $n) = @_;
+	return "SELECT count(*) FILTER (WHERE response->>'text' = '$tag' || ord) FROM "
+	  . "bedrock_chat_batch('$model', (SELECT array_agg('echo: $tag' || g ORDER BY g) "
+	  . "FROM generate_series(1, $n) g), NULL, '{\"concurrency\": 4}');";
+}
+
+# 1. Two backends, 6 prompts each, at 120 requests per minute in all: one
+# second's worth goes at once, the other 10 or so take 5 s.  Alone, each
+# batch would be done in about 2 s.
+my $a = $node->background_psql('postgres', on_error_stop => 0);
+my $b = $node->background_psql('postgres', on_error_stop => 0);
+my $t0 = time;
+$a->query_until(qr/started/, "\\echo started\n" . batch_sql('a', 6) . "\n\\echo done-a\n");
+$b->query_until(qr/started/, "\\echo started\n" . batch_sql('b', 6) . "\n\\echo done-b\n");
+my $out_a = $a->query_until(qr/done-a/, '');
+my $out_b = $b->query_until(qr/done-b/, '');
+my $elapsed = time - $t0;
+like($out_a, qr/^6$/m, 'session a: every prompt answered, in order');
+like($out_b, qr/^6$/m, 'session b: every prompt answered, in order');
+cmp_ok($elapsed, '>=', 3.5, sprintf('the two batches shared one budget (%.1f s)', $elapsed));
+is(admitted(), 12, 'the shared limiter admitted all 12 requests');
+is($emu->stat('requests.converse'), 12, 'the emulator saw 12 requests');
+
+# 2. A batch of 20 at the limit (10 s); meanwhile a session makes 6 calls
+# one after the other.  The batch leaves the reserve alone, so each
+# interactive call takes the next request the budget has: the batch gets
+# (almost) nothing while they run.
+$node->safe_psql('postgres', 'SELECT bedrock_rate_limits_reset()');
+$a->query_until(qr/started/, "\\echo started\n" . batch_sql('c', 20) . "\n\\echo done-c\n");
+$node->poll_query_until('postgres',
+	"SELECT admitted >= 4 FROM bedrock.rate_limits WHERE model = '$model'")
+  or die 'the batch did not start';
+my $before = admitted();
+my $interactive = $node->safe_psql('postgres', qq{
+SELECT count(*) FILTER (WHERE r->>'text' = 'i' || g),
+       max(coalesce((r->>'rate_limited_ms')::float, 0)) < 1500
+  FROM generate_series(1, 6) g, LATERAL bedrock_chat('$model', 'echo: i' || g) r});
+my $batch_share = admitted() - $before - 6;
+is($interactive, '6|t', 'each interactive call was admitted within the next request of the budget');
+cmp_ok($batch_share, '<=', 2, "the batch took $batch_share of the requests while they ran");
+like($a->query_until(qr/done-c/, ''), qr/^20$/m, 'the batch finished, every prompt answered');
+
+$a->quit;
+$b->quit;
+$node->stop;
+done_testing();

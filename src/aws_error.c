@@ -327,34 +327,41 @@ aws_error_append_json(StringInfo buf, const AwsError *err)
 		json_append_string(buf, err->request_id);
 	else
 		appendStringInfoString(buf, "null");
-	appendStringInfo(buf, ", \"sqlstate\": \"%s\"}", unpack_sql_state(err->sqlstate));
+	appendStringInfo(buf, ", \"sqlstate\": \"%s\"", unpack_sql_state(err->sqlstate));
+	if (err->retry_quota_exhausted)
+		appendStringInfoString(buf, ", \"retry_quota_exhausted\": true");
+	appendStringInfoChar(buf, '}');
 }
 
 /*
  * aws_error_raise
  *		Report a failed call as an ERROR: the AWS (or transport) message as
  *		the primary message, the code, status, request id, model and
- *		attempts in the detail, and a hint for the usual causes.
+ *		attempts in the detail (and why it was not retried, when the retry
+ *		quota was empty), and a hint for the usual causes.
  */
 void
 aws_error_raise(const AwsError *err, const char *operation, const char *model,
 				int attempts)
 {
+	StringInfoData detail;
+
+	initStringInfo(&detail);
 	if (err->transport == HTTP_RESPONSE_RECEIVED)
-		ereport(ERROR,
-				(errcode(err->sqlstate),
-				 errmsg("Bedrock %s failed: %s", operation, err->message),
-				 errdetail("AWS error %s (HTTP %ld), request id %s, model \"%s\", %d attempt%s.",
-						   err->code, err->http_status,
-						   err->request_id ? err->request_id : "none",
-						   model, attempts, attempts == 1 ? "" : "s"),
-				 err->hint ? errhint("%s", err->hint) : 0));
+		appendStringInfo(&detail, "AWS error %s (HTTP %ld), request id %s, ",
+						 err->code, err->http_status,
+						 err->request_id ? err->request_id : "none");
 	else
-		ereport(ERROR,
-				(errcode(err->sqlstate),
-				 errmsg("Bedrock %s failed: %s", operation, err->message),
-				 errdetail("Transport error %s, model \"%s\", %d attempt%s.",
-						   err->code, model, attempts, attempts == 1 ? "" : "s"),
-				 err->hint ? errhint("%s", err->hint) : 0));
+		appendStringInfo(&detail, "Transport error %s, ", err->code);
+	appendStringInfo(&detail, "model \"%s\", %d attempt%s.",
+					 model, attempts, attempts == 1 ? "" : "s");
+	if (err->retry_quota_exhausted)
+		appendStringInfoString(&detail,
+							   " Not retried: the server's retry quota is used up by recent failures.");
+	ereport(ERROR,
+			(errcode(err->sqlstate),
+			 errmsg("Bedrock %s failed: %s", operation, err->message),
+			 errdetail_internal("%s", detail.data),
+			 err->hint ? errhint("%s", err->hint) : 0));
 	pg_unreachable();
 }

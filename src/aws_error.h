@@ -28,6 +28,7 @@ typedef struct AwsError
 	HttpOutcome transport;		/* HTTP_RESPONSE_RECEIVED for AWS errors */
 	int			sqlstate;
 	const char *hint;			/* static text, or NULL */
+	bool		retry_quota_exhausted;	/* retryable, but the quota said no */
 } AwsError;
 
 /* Our codes for failures that are not AWS error responses. */

@@ -211,24 +211,6 @@ retry_quota_release(bool retried, int last_cost)
 }
 
 /*
- * retry_quota_available
- *		The tokens in the bucket now (for bedrock.rate_limits' companion
- *		view and the error detail of a failure not retried).
- */
-int
-retry_quota_available(void)
-{
-	int			tokens;
-
-	if (quota_shared)
-		SpinLockAcquire(&retry_quota->mutex);
-	tokens = retry_quota->tokens;
-	if (quota_shared)
-		SpinLockRelease(&retry_quota->mutex);
-	return tokens;
-}
-
-/*
  * retry_backoff_ms
  *		Delay before attempt number attempt+1, given that attempt (1-based)
  *		failed as rc.

@@ -28,7 +28,6 @@ typedef enum RetryClass
 extern RetryClass retry_classify(const AwsError *err);
 extern void retry_quota_request_shmem(void);
 extern bool retry_quota_acquire(RetryClass rc, int *cost);
-extern int	retry_quota_available(void);
 extern void retry_quota_release(bool retried, int last_cost);
 extern long retry_backoff_ms(RetryClass rc, int attempt, const HttpResponse *resp);
 

@@ -406,11 +406,15 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 		{
 			if (rc == RETRY_THROTTLING)
 				call->throttled_attempts++;
-			if (rc != RETRY_NEVER && call->attempts < call->max_attempts &&
-				retry_quota_acquire(rc, &call->last_cost))
+			if (rc != RETRY_NEVER && call->attempts < call->max_attempts)
 			{
-				call->retried = true;
-				next = retry_backoff_ms(rc, call->attempts, &call->response);
+				if (retry_quota_acquire(rc, &call->last_cost))
+				{
+					call->retried = true;
+					next = retry_backoff_ms(rc, call->attempts, &call->response);
+				}
+				else
+					call->error.retry_quota_exhausted = true;
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 # The rate limiter is shared by every backend: two sessions calling one
 # model share its budget, and interactive calls (bedrock_chat) find room
 # while a batch holds the model at its limit (bedrock.interactive_reserve).
+# So is the retry quota.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -70,6 +71,31 @@ my $batch_share = admitted() - $before - 6;
 is($interactive, '6|t', 'each interactive call was admitted within the next request of the budget');
 cmp_ok($batch_share, '<=', 2, "the batch took $batch_share of the requests while they ran");
 like($a->query_until(qr/done-c/, ''), qr/^20$/m, 'the batch finished, every prompt answered');
+
+# 3. The retry quota is shared too: 120 prompts throttled for good (the
+# limiter's adaptive slowdown off, to reach the quota quickly) use up its
+# 500 tokens at 5 per retry; after that, failures are reported at once,
+# in every backend, and say why.
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET bedrock.rate_limits = '';
+ALTER SYSTEM SET bedrock.adaptive_rate_limiting = off;
+SELECT pg_reload_conf();
+});
+$emu->admin('fault', '{"type":"throttle","count":0}');
+my $drained = $node->safe_psql('postgres', qq{
+SELECT count(*) FILTER (WHERE response->'error'->>'code' = 'ThrottlingException'),
+       count(*) FILTER (WHERE response->'error' ? 'retry_quota_exhausted'),
+       sum((response->>'attempts')::int)
+  FROM bedrock_chat_batch('$model', (SELECT array_agg('q' || g) FROM generate_series(1, 120) g),
+                          NULL, '{"concurrency": 16, "max_attempts": 2}')});
+my ($failed, $exhausted, $attempts) = split /\|/, $drained;
+is($failed, 120, 'every prompt failed throttled');
+cmp_ok($exhausted, '>=', 15, "$exhausted failures were not retried for want of quota");
+cmp_ok($attempts, '<=', 120 + 101, "at most 100 retries were made in all ($attempts attempts)");
+my ($ret, $stdout, $stderr) = $node->psql('postgres', "SELECT bedrock_chat('$model', 'one more')");
+like($stderr, qr/1 attempt\. Not retried: the server's retry quota is used up by recent failures\./,
+	'another backend\'s call is not retried either, and its error says why');
+$emu->admin('clear');
 
 $a->quit;
 $b->quit;

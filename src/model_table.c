@@ -28,6 +28,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
@@ -45,25 +46,38 @@ model_table_shmem_size(const ModelTable *table)
 					hash_estimate_size(table->max_models + 1, table->entry_size));
 }
 
+/* the tables model_table_register() was given, and the hooks it chains */
+#define MODEL_TABLES_MAX 4
+static ModelTable *registered_tables[MODEL_TABLES_MAX];
+static int	nregistered_tables = 0;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
 /*
- * model_table_request
- *		Ask for the table's shared memory and its lock; called from a
- *		shmem_request_hook.
+ * request_tables
+ *		shmem_request_hook: ask for every registered table's shared memory
+ *		and lock.
  */
-void
-model_table_request(const ModelTable *table)
+static void
+request_tables(void)
 {
-	RequestAddinShmemSpace(model_table_shmem_size(table));
-	RequestNamedLWLockTranche(table->name, 1);
+	int			i;
+
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	for (i = 0; i < nregistered_tables; i++)
+	{
+		RequestAddinShmemSpace(model_table_shmem_size(registered_tables[i]));
+		RequestNamedLWLockTranche(registered_tables[i]->name, 1);
+	}
 }
 
 /*
- * model_table_attach
- *		Create the table, or find the one the postmaster created; called
- *		from a shmem_startup_hook.
+ * attach_table
+ *		Create the table, or find the one the postmaster created.
  */
-void
-model_table_attach(ModelTable *table)
+static void
+attach_table(ModelTable *table)
 {
 	bool		found;
 	HASHCTL		info;
@@ -85,6 +99,39 @@ model_table_attach(ModelTable *table)
 								table->max_models + 1, &info,
 								HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/* shmem_startup_hook: attach every registered table. */
+static void
+attach_tables(void)
+{
+	int			i;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	for (i = 0; i < nregistered_tables; i++)
+		attach_table(registered_tables[i]);
+}
+
+/*
+ * model_table_register
+ *		Give the table shared memory: called from _PG_init while
+ *		shared_preload_libraries is processed.  The first call installs the
+ *		shared memory hooks that request and attach every registered table.
+ */
+void
+model_table_register(ModelTable *table)
+{
+	if (nregistered_tables >= MODEL_TABLES_MAX)
+		elog(ERROR, "too many model tables");
+	if (nregistered_tables == 0)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = request_tables;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = attach_tables;
+	}
+	registered_tables[nregistered_tables++] = table;
 }
 
 /* True once the table is in shared memory (the library was preloaded). */

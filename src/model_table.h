@@ -63,8 +63,7 @@ typedef struct ModelTable
 
 /* in model_table.c */
 extern Size model_table_shmem_size(const ModelTable *table);
-extern void model_table_request(const ModelTable *table);
-extern void model_table_attach(ModelTable *table);
+extern void model_table_register(ModelTable *table);
 extern bool model_table_attached(const ModelTable *table);
 extern ModelEntryHeader *model_table_enter(ModelTable *table, const char *model);
 extern void model_table_leave(ModelTable *table);

@@ -55,7 +55,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -128,41 +127,20 @@ static ModelTable limiter_table = {
 	.init_payload = init_state,
 };
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool warned_not_preloaded = false;
 
 PG_FUNCTION_INFO_V1(bedrock_rate_limits);
 PG_FUNCTION_INFO_V1(bedrock_rate_limits_reset);
 
-static void
-limiter_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	model_table_request(&limiter_table);
-}
-
-static void
-limiter_shmem_startup(void)
-{
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	model_table_attach(&limiter_table);
-}
-
 /*
  * rate_limiter_request_shmem
- *		Install the shared memory hooks of the limiter; called from _PG_init
+ *		Give the limiter's table shared memory; called from _PG_init
  *		while shared_preload_libraries is being processed.
  */
 void
 rate_limiter_request_shmem(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = limiter_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = limiter_shmem_startup;
+	model_table_register(&limiter_table);
 }
 
 static double

@@ -43,7 +43,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/ipc.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -106,40 +105,18 @@ static ModelTable stats_table = {
 	.init_payload = init_counters,
 };
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
 PG_FUNCTION_INFO_V1(bedrock_stats);
 PG_FUNCTION_INFO_V1(bedrock_stats_reset);
 
-static void
-stats_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	model_table_request(&stats_table);
-}
-
-static void
-stats_shmem_startup(void)
-{
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	model_table_attach(&stats_table);
-}
-
 /*
  * usage_stats_request_shmem
- *		Install the shared memory hooks of the per-model counters; called
- *		from _PG_init while shared_preload_libraries is being processed.
+ *		Give the counters' table shared memory; called from _PG_init
+ *		while shared_preload_libraries is being processed.
  */
 void
 usage_stats_request_shmem(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = stats_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = stats_shmem_startup;
+	model_table_register(&stats_table);
 }
 
 /* The histogram bucket of a latency. */

@@ -68,15 +68,7 @@ function send({ port, method = 'POST', path, headers = {}, body, agent }) {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        const text = buf.toString('utf8');
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = null;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, text, json, body: buf });
+        resolve({ status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, ...parseBody(Buffer.concat(chunks)) });
       });
       res.on('error', reject);
     });

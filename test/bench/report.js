@@ -248,6 +248,35 @@ if (b3.length) {
   p();
 }
 
+// --- throttling storm ------------------------------------------------------------
+const ss = one('storm_setup');
+const storm = of('storm');
+if (storm.length) {
+  p(`### Throttling storm: ${int(ss.prompts)} prompts, ${ss.concurrency} in flight, a quota of ${ss.rps} requests/s`);
+  p();
+  p(`The emulator throttles every Converse request beyond ${ss.rps} in the last second (429 ThrottlingException) and ` +
+    `delays the others ${ss.latency_ms} ms; every side may make up to ${ss.max_attempts} attempts per prompt. ` +
+    `At the quota, ${int(ss.prompts)} prompts need at least ${fix(ss.prompts / ss.rps, 1)} s.`);
+  p();
+  p('| side | answered | attempts | throttled | seconds | answered/s | limiter at the end |');
+  p('|---|---:|---:|---:|---:|---:|---|');
+  for (const r of storm) {
+    const side = r.client === 'sdk' ? `AWS SDK, retryMode ${r.retry_mode}` : `bedrock_chat_batch, adaptive_rate_limiting ${r.adaptive}`;
+    const answered = r.calls - r.errors;
+    const lim = r.limiter ? `allowed ${r.limiter.allowed_rpm == null ? 'unlimited' : `${int(r.limiter.allowed_rpm)} rpm`}, ${int(r.limiter.delayed)} attempts held back` : '';
+    p(`| ${side} | ${int(answered)} of ${int(r.calls)} | ${int(r.emulator.converse)} | ${int(r.emulator.throttled)} | ${fix(r.seconds, 1)} | ${fix(answered / r.seconds, 1)} | ${lim} |`);
+  }
+  p();
+  const sdkRow = storm.find((r) => r.client === 'sdk');
+  const onRow = storm.find((r) => r.client === 'bedrock_fdw' && r.adaptive === 'on');
+  if (sdkRow && onRow)
+    p(`bedrock_fdw with adaptive slowdown answered ${int(onRow.calls - onRow.errors)} prompts with ` +
+      `${int(onRow.emulator.throttled)} throttled responses; the SDK's adaptive mode answered ${int(sdkRow.calls - sdkRow.errors)} with ` +
+      `${int(sdkRow.emulator.throttled)}. Throttled responses per answered prompt: ` +
+      `${fix(onRow.emulator.throttled / Math.max(1, onRow.calls - onRow.errors))} vs ${fix(sdkRow.emulator.throttled / Math.max(1, sdkRow.calls - sdkRow.errors))}.`);
+  p();
+}
+
 // --- usage writer ----------------------------------------------------------------
 if (u.kind) {
   p('### Usage accounting during the run');

@@ -14,15 +14,18 @@ const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-be
 const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
 const { LONG_TERM } = require('../emulator/lib/credentials');
 
-// converser(portFile, concurrency, model) -> { converse(text): Promise of the
-// Converse response to one user message, destroy(): close the connections }.
-function converser(portFile, concurrency, model) {
+// converser(portFile, concurrency, model, retry) -> { converse(text): Promise
+// of the Converse response to one user message, destroy(): close the
+// connections }.  retry: the client's retryMode and maxAttempts, when not the
+// SDK's defaults (standard, 3).
+function converser(portFile, concurrency, model, retry = {}) {
   const port = Number(fs.readFileSync(portFile, 'utf8').trim());
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const client = new BedrockRuntimeClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
     credentials: { ...LONG_TERM },
+    ...retry,
     requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
   });
   return {

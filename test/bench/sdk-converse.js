@@ -7,15 +7,18 @@
 //
 //   node sdk-converse.js --port-file F [--n 5000] [--warmup 50]
 //                        [--concurrency 1] [--model openai.gpt-oss-20b-1:0]
+//                        [--retry-mode standard|adaptive] [--max-attempts N]
 //
 // --concurrency 1 is a plain sequential loop of awaited calls (B2); with more,
-// that many loops share the prompts and one client.  Prints one JSON line:
+// that many loops share the prompts and one client.  --retry-mode and
+// --max-attempts set the client's retry strategy (the throttling storm runs
+// the SDK's adaptive mode).  Prints one JSON line:
 // {"client":"sdk","calls","errors","seconds","rate","cpu_seconds","concurrency"}
 // (cpu_seconds: user + system CPU time of this process during the timed calls).
 const { converser } = require('./sdk-client');
 
 function args(argv) {
-  const o = { n: 5000, warmup: 50, concurrency: 1, model: 'openai.gpt-oss-20b-1:0', portFile: null };
+  const o = { n: 5000, warmup: 50, concurrency: 1, model: 'openai.gpt-oss-20b-1:0', portFile: null, retry: {} };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--port-file') o.portFile = v;
@@ -23,6 +26,8 @@ function args(argv) {
     else if (k === '--warmup') o.warmup = Number(v);
     else if (k === '--concurrency') o.concurrency = Number(v);
     else if (k === '--model') o.model = v;
+    else if (k === '--retry-mode') o.retry.retryMode = v;
+    else if (k === '--max-attempts') o.retry.maxAttempts = Number(v);
     else throw new Error(`unknown argument ${k}`);
   }
   if (!o.portFile) throw new Error('--port-file is required');
@@ -31,7 +36,7 @@ function args(argv) {
 
 async function main() {
   const o = args(process.argv.slice(2));
-  const sdk = converser(o.portFile, o.concurrency, o.model);
+  const sdk = converser(o.portFile, o.concurrency, o.model, o.retry);
   const call = (g) => sdk.converse(`ping ${g}`);
 
   for (let g = 1; g <= o.warmup; g++) await call(g);
@@ -55,7 +60,7 @@ async function main() {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   sdk.destroy();
-  console.log(JSON.stringify({ client: 'sdk', calls: o.n, errors, seconds, rate: o.n / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency }));
+  console.log(JSON.stringify({ client: 'sdk', calls: o.n, errors, seconds, rate: o.n / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency, retry_mode: o.retry.retryMode || 'standard' }));
 }
 
 main().catch((e) => {

@@ -24,6 +24,7 @@ use strict;
 use warnings;
 use File::Temp qw(tempdir);
 use IPC::Run;
+use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(usleep);
 
 our $ACCESS_KEY_ID     = 'AKIDEMULATOR00000001';
@@ -146,6 +147,25 @@ sub conf_lines
 	  . "bedrock.secret_access_key = '$SECRET_ACCESS_KEY'\n"
 	  if $with_credentials;
 	return $conf;
+}
+
+# A started PostgreSQL::Test::Cluster named $name with bedrock_fdw in
+# shared_preload_libraries, pointed at this emulator (conf_lines, with
+# credentials unless credentials => 0; tls => 1 for the HTTPS endpoint), the
+# extension created in database postgres.  conf => '...' appends more
+# postgresql.conf lines.
+sub preloaded_node
+{
+	my ($self, $name, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'bedrock_fdw'\n"
+		  . $self->conf_lines($opts{credentials} // 1, tls => $opts{tls})
+		  . ($opts{conf} // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+	return $node;
 }
 
 sub stop

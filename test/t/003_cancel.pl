@@ -12,12 +12,7 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start;
 my $model = 'openai.gpt-oss-20b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('cancel');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n" . $emu->conf_lines);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $node = $emu->preloaded_node('cancel');
 
 # Wait until the backend running the slow call is inside it.
 sub wait_for_call

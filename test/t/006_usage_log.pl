@@ -13,16 +13,10 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start;
 my $model = 'openai.gpt-oss-20b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('usage');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n"
-	  . "bedrock.database = 'postgres'\n"
+my $node = $emu->preloaded_node('usage',
+	conf => "bedrock.database = 'postgres'\n"
 	  . "bedrock.usage_flush_ms = 200\n"
-	  . "max_connections = 30\n"
-	  . $emu->conf_lines);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+	  . "max_connections = 30\n");
 
 sub rows_where
 {

@@ -11,13 +11,8 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start;
 my $model = 'openai.gpt-oss-20b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('enrich');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n" . $emu->conf_lines);
-$node->start;
+my $node = $emu->preloaded_node('enrich');
 $node->safe_psql('postgres', q{
-CREATE EXTENSION bedrock_fdw;
 CREATE TABLE docs (id int PRIMARY KEY, body text, summary text);
 INSERT INTO docs SELECT g, 'document ' || g, NULL FROM generate_series(1, 60) g;
 });

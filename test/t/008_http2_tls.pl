@@ -16,12 +16,7 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start(tls => 1);
 my $model = 'openai.gpt-oss-20b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('http2');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n" . $emu->conf_lines(1, tls => 1));
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $node = $emu->preloaded_node('http2', tls => 1);
 
 sub stats { return decode_json($_[0]->admin('stats')); }
 

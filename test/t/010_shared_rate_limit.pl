@@ -13,14 +13,8 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start;
 my $model = 'openai.gpt-oss-120b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('ratelimit');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n"
-	  . $emu->conf_lines
-	  . "bedrock.rate_limits = '$model rpm=120'\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $node = $emu->preloaded_node('ratelimit',
+	conf => "bedrock.rate_limits = '$model rpm=120'\n");
 
 sub admitted
 {

@@ -3,12 +3,49 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION bedrock_fdw UPDATE TO '0.2.0'" to load this file. \quit
 
--- ==== Parallel query ====
--- Credentials come from the worker's shared cache (or each process's own
--- chain), usage records go through shared memory with the leader's pid,
--- and nothing is written to a table: parallel workers may call Bedrock,
--- so that a plain SELECT bedrock_chat(...) FROM big_table can fan out.
-ALTER FUNCTION bedrock_chat(text, text, text, jsonb) PARALLEL SAFE;
+-- ==== Parallel query: honest volatility and parallel-safety labels ====
+-- 0.1.0 kept every function that calls Bedrock in the leader.  A parallel
+-- worker can call Bedrock as well as its leader: credentials come from the
+-- credential worker's shared cache, from the bedrock.* settings (PostgreSQL
+-- copies the leader's settings, SET LOCAL and the superuser-only ones
+-- included, into every worker) or from the process's own chain; usage
+-- records and counters go through shared memory, with the leader's pid;
+-- the rate limiter and the retry quota are shared; a cancel of the leader
+-- terminates the workers, whose waits wake for it.  Nothing is written to
+-- a table.  Every label below says why.
+
+-- SAFE: see above, so that a plain SELECT bedrock_chat(...) FROM big_table
+-- fans out.  VOLATILE stays: every call is a new, billed invocation.
+-- COST 10000 (a model call costs about what scanning 10,000 rows does) so
+-- that the planner finds spreading the calls over workers worth it and
+-- evaluates them below the Gather rather than in the leader.
+ALTER FUNCTION bedrock_chat(text, text, text, jsonb) PARALLEL SAFE COST 10000;
+
+-- SAFE for the same reasons: a worker drives its batch on its own curl
+-- handles (each process has its own), e.g. in a LATERAL join over a
+-- parallel scan of chunks.  Same COST per call as bedrock_chat.
+ALTER FUNCTION bedrock_chat_batch(text, text[], text, jsonb) PARALLEL SAFE COST 10000;
+
+-- SAFE: reads the usage queue's state in shared memory only, the same
+-- from any process of the server.
+ALTER FUNCTION bedrock_usage_queue() PARALLEL SAFE;
+
+-- SAFE: a reset writes shared memory only (no table), with the same effect
+-- from any process, as pg_stat_statements_reset() is.
+ALTER FUNCTION bedrock_stats_reset() PARALLEL SAFE;
+
+-- Unchanged, and why:
+--  * bedrock_credentials() stays RESTRICTED: without the credential worker
+--    it shows this backend's private cache, which a worker does not share
+--    (a worker would show its own, empty one).
+--  * bedrock_whoami() stays RESTRICTED: without the credential worker a
+--    worker would fetch credentials (IMDS, STS) into a private cache that
+--    dies with it, instead of warming the leader's for its next calls; it
+--    is one call per query, so nothing is lost by keeping it in the leader.
+--  * bedrock_usage_purge() stays UNSAFE: it deletes rows.
+--  * bedrock_stats(), bedrock_rate_limits() (SAFE), bedrock_sign_request()
+--    and bedrock.call_cost() (STABLE SAFE: pure computation, a table read)
+--    were honest already.
 
 -- ==== The shared rate limiter ====
 -- Per model: the DBA's limits (bedrock.rate_limits), the adaptive state
@@ -38,10 +75,11 @@ COMMENT ON VIEW bedrock.rate_limits IS
 
 GRANT SELECT ON bedrock.rate_limits TO PUBLIC;
 
+-- PARALLEL SAFE: it writes shared memory only, as bedrock_stats_reset().
 CREATE FUNCTION bedrock_rate_limits_reset()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'bedrock_rate_limits_reset'
-LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION bedrock_rate_limits_reset() IS

@@ -24,6 +24,7 @@ OBJS = \
 	src/identity.o \
 	src/usage_queue.o \
 	src/usage_record.o \
+	src/inflight_calls.o \
 	src/usage_writer.o \
 	src/usage_stats.o \
 	src/model_table.o \

@@ -22,6 +22,7 @@
 #include "chat.h"
 #include "chat_options.h"
 #include "converse.h"
+#include "inflight_calls.h"
 #include "runtime.h"
 #include "usage.h"
 
@@ -132,12 +133,13 @@ chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
 /*
  * chat_interrupted
  *		Submit the usage record of a call that an ERROR (a cancel, say)
- *		interrupted: the tokens may be billed all the same.  For PG_CATCH
- *		blocks; it does not raise.
+ *		interrupted: the tokens may be billed all the same.  The call is no
+ *		longer in flight.  For PG_CATCH blocks; it does not raise.
  */
 void
 chat_interrupted(BedrockCall *call, UsageRecord *usage)
 {
+	inflight_call_end(usage);
 	usage_record_finish(usage, call,
 						geterrcode() == ERRCODE_QUERY_CANCELED ? "Cancelled" : "Interrupted");
 	usage_record_submit(usage);
@@ -198,7 +200,9 @@ chat_check_prompt(const char *prompt)
  *
  * NULL model or prompt: NULL, without calling Bedrock.  Work happens in a
  * private memory context so that a call over millions of rows keeps no
- * response bodies around; only the result is copied out.
+ * response bodies around; only the result is copied out.  While the call
+ * is under way it is registered in flight, so that even a FATAL (the
+ * backend terminated) leaves its usage record.
  */
 Datum
 bedrock_chat(PG_FUNCTION_ARGS)
@@ -235,7 +239,9 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	chat_prepare(&call, &usage, model, prompt, system, &opts);
 	PG_TRY();
 	{
+		inflight_call_begin(&call, &usage);
 		bedrock_runtime_call(&call);
+		inflight_call_end(&usage);
 	}
 	PG_CATCH();
 	{

@@ -14,7 +14,9 @@
  * calls), and sleeps in the latch-aware wait of http.c, so a
  * cancel stops every transfer at once (the transaction abort releases
  * them) after each interrupted call's usage record has been submitted.
- * Failures become error rows unless on_error says otherwise.
+ * Every call under way is registered in flight (inflight_calls.c), so a
+ * termination of the backend records them too.  Failures become error
+ * rows unless on_error says otherwise.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -37,6 +39,7 @@
 
 #include "bedrock_fdw.h"
 #include "chat.h"
+#include "inflight_calls.h"
 
 PG_FUNCTION_INFO_V1(bedrock_chat_batch);
 
@@ -45,7 +48,7 @@ typedef struct BatchItem
 	BedrockCall call;
 	UsageRecord usage;
 	bool		skip;			/* NULL prompt: no call, NULL result */
-	bool		busy;			/* started and not over */
+	bool		busy;			/* started and not over: in flight */
 	TimestampTz retry_at;		/* when waiting for a retry; else 0 */
 	Jsonb	   *result;
 } BatchItem;
@@ -128,6 +131,7 @@ start_what_may_start(Batch *b)
 		if (!item->busy)
 		{
 			bedrock_call_begin(&item->call);
+			inflight_call_begin(&item->call, &item->usage);
 			item->busy = true;
 		}
 		if (!admitted(b, item, now))
@@ -205,6 +209,7 @@ run_batch(Batch *b)
 			continue;
 		}
 		item->busy = false;
+		inflight_call_end(&item->usage);
 		b->remaining--;
 		item->result = chat_complete(&item->call, &item->usage, b->opts);
 	}

@@ -6,8 +6,9 @@
  *	  (bedrock_stats()).
  *
  * Every call that reached the point of being sent produces a record,
- * successful or not, cancelled included: the tokens may have been paid
- * for whatever became of the caller's transaction.
+ * successful or not, cancelled included, or cut off by the end of the
+ * process (inflight_calls.c): the tokens may have been paid for whatever
+ * became of the caller's transaction.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *

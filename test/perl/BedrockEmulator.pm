@@ -65,6 +65,9 @@ sub read_port_file
 	return $port;
 }
 
+# the emulators started and not yet stopped, so that END stops them
+my %running;
+
 sub start
 {
 	my ($class, %opts) = @_;
@@ -91,6 +94,7 @@ sub start
 	die "emulator did not start: $err" unless -s $port_file;
 	my $port = read_port_file($port_file);
 	my $self = bless { handle => $h, port => $port, root => $root }, $class;
+	$running{$h} = $h;
 	if ($opts{tls})
 	{
 		$self->{tls_port}  = read_port_file("$dir/tls_port");
@@ -172,11 +176,25 @@ sub stop
 {
 	my ($self) = @_;
 	return unless $self->{handle};
-	$self->{handle}->signal('TERM');
-	eval { $self->{handle}->finish; };
-	delete $self->{handle};
+	stop_handle(delete $self->{handle});
+}
+
+sub stop_handle
+{
+	my ($h) = @_;
+	delete $running{$h};
+	eval { $h->signal('TERM'); $h->finish; };
 }
 
 sub DESTROY { $_[0]->stop; }
+
+# A test that ends without stopping its emulator must not leave it running:
+# DESTROY during global destruction may come after IPC::Run's own cleanup.
+END
+{
+	my $status = $?;
+	stop_handle($_) for values %running;
+	$? = $status;
+}
 
 1;

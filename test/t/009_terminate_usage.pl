@@ -15,15 +15,8 @@ use BedrockEmulator;
 my $emu = BedrockEmulator->start;
 my $model = 'openai.gpt-oss-20b-1:0';
 
-my $node = PostgreSQL::Test::Cluster->new('terminate_usage');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'bedrock_fdw'\n"
-	  . "bedrock.database = 'postgres'\n"
-	  . "bedrock.usage_flush_ms = 100\n"
-	  . $emu->conf_lines);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $node = $emu->preloaded_node('terminate_usage',
+	conf => "bedrock.database = 'postgres'\n" . "bedrock.usage_flush_ms = 100\n");
 
 # Wait until the emulator has received $n Converse requests (they then
 # hang in its latency fault).

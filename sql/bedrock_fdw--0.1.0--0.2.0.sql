@@ -16,15 +16,18 @@
 
 -- SAFE: see above, so that a plain SELECT bedrock_chat(...) FROM big_table
 -- fans out.  VOLATILE stays: every call is a new, billed invocation.
--- COST 10000 (a model call costs about what scanning 10,000 rows does) so
--- that the planner finds spreading the calls over workers worth it and
--- evaluates them below the Gather rather than in the leader.
-ALTER FUNCTION bedrock_chat(text, text, text, jsonb) PARALLEL SAFE COST 10000;
+-- COST 1000: high enough that the planner evaluates cheaper conditions
+-- first and finds spreading the calls of a table of a thousand rows or
+-- more over workers worth it, evaluating them below the Gather.  Not
+-- higher: the plan's cost also decides JIT compilation, and at COST 10000
+-- forty calls passed jit_above_cost, which made queries that wait on the
+-- network compile code and load LLVM (60 MB of RSS in make bench's B3).
+ALTER FUNCTION bedrock_chat(text, text, text, jsonb) PARALLEL SAFE COST 1000;
 
 -- SAFE for the same reasons: a worker drives its batch on its own curl
 -- handles (each process has its own), e.g. in a LATERAL join over a
 -- parallel scan of chunks.  Same COST per call as bedrock_chat.
-ALTER FUNCTION bedrock_chat_batch(text, text[], text, jsonb) PARALLEL SAFE COST 10000;
+ALTER FUNCTION bedrock_chat_batch(text, text[], text, jsonb) PARALLEL SAFE COST 1000;
 
 -- SAFE: reads the usage queue's state in shared memory only, the same
 -- from any process of the server.

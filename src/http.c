@@ -82,8 +82,6 @@ typedef struct WatchedSocket
 {
 	curl_socket_t fd;
 	int			what;			/* CURL_POLL_IN / OUT / INOUT */
-	int			set_pos;		/* position in wait_set */
-	uint32		set_events;		/* the WL_SOCKET_* events it has there */
 } WatchedSocket;
 
 static CURLM *backend_multi = NULL;
@@ -93,17 +91,6 @@ static CURL *idle_easy[MAX_IDLE_EASY_HANDLES];
 static int	n_idle_easy = 0;
 static WatchedSocket watched[MAX_WATCHED_SOCKETS];
 static int	n_watched = 0;
-
-/*
- * The wait event set over our latch and curl's sockets, kept from one wait
- * to the next (in TopMemoryContext, for the life of the process, like the
- * multi handle): rebuilt only when curl adds or removes a socket, and
- * adjusted in place when it changes what it waits for on one.  Building it
- * anew for every wait cost an epoll descriptor and an epoll_ctl per socket
- * per wake-up: 23 system calls per request in a batch with 32 in flight.
- */
-static WaitEventSet *wait_set = NULL;
-static bool wait_set_stale = true;
 static long curl_timer_ms = -1; /* -1: no timer pending */
 static instr_time curl_timer_set_at;
 static bool callbacks_registered = false;
@@ -144,10 +131,7 @@ socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socke
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (i < n_watched)
-		{
 			watched[i] = watched[--n_watched];
-			wait_set_stale = true;
-		}
 		return 0;
 	}
 	if (i == n_watched)
@@ -155,7 +139,6 @@ socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socke
 		if (n_watched == MAX_WATCHED_SOCKETS)
 			return -1;			/* curl fails the transfer */
 		n_watched++;
-		wait_set_stale = true;
 	}
 	watched[i].fd = fd;
 	watched[i].what = what;
@@ -613,70 +596,6 @@ socket_action(curl_socket_t fd, int flags)
 				 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mrc))));
 }
 
-/* The WL_SOCKET_* events that stand for curl's CURL_POLL_* wish. */
-static uint32
-socket_events(int what)
-{
-	uint32		ev = 0;
-
-	if (what & CURL_POLL_IN)
-		ev |= WL_SOCKET_READABLE;
-	if (what & CURL_POLL_OUT)
-		ev |= WL_SOCKET_WRITEABLE;
-	return ev;
-}
-
-/*
- * prepare_wait_set
- *		Bring wait_set in line with watched[]: build it anew after curl
- *		added or removed a socket, else change the events of the sockets
- *		whose wish changed.  On ERROR the set is left stale, to be rebuilt
- *		by the next wait.
- */
-static void
-prepare_wait_set(void)
-{
-	int			i;
-
-	if (!wait_set_stale && wait_set != NULL)
-	{
-		wait_set_stale = true;
-		for (i = 0; i < n_watched; i++)
-		{
-			uint32		ev = socket_events(watched[i].what);
-
-			if (ev != watched[i].set_events)
-			{
-				ModifyWaitEvent(wait_set, watched[i].set_pos, ev, NULL);
-				watched[i].set_events = ev;
-			}
-		}
-		wait_set_stale = false;
-		return;
-	}
-
-	if (wait_set != NULL)
-	{
-		FreeWaitEventSet(wait_set);
-		wait_set = NULL;
-	}
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		wait_set = BedrockCreateWaitEventSet(MAX_WATCHED_SOCKETS + 2);
-		MemoryContextSwitchTo(old);
-	}
-	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (i = 0; i < n_watched; i++)
-	{
-		watched[i].set_events = socket_events(watched[i].what);
-		watched[i].set_pos = AddWaitEventToSet(wait_set, watched[i].set_events,
-											   watched[i].fd, NULL, NULL);
-	}
-	wait_set_stale = false;
-}
-
 /*
  * wait_for_activity
  *		Sleep until one of curl's sockets is ready, curl's timer is due, our
@@ -688,7 +607,8 @@ static void
 wait_for_activity(long max_wait_ms)
 {
 	WaitEvent	events[MAX_WATCHED_SOCKETS + 2];
-	int			nready;
+	WaitEventSet *volatile set = NULL;
+	volatile int nready = 0;
 	long		timeout = curl_timer_remaining();
 	bool		timer_due;
 	int			i;
@@ -699,9 +619,30 @@ wait_for_activity(long max_wait_ms)
 		timeout = max_wait_ms;
 
 	/* a zero timeout still polls the sockets once, without sleeping */
-	prepare_wait_set();
-	nready = WaitEventSetWait(wait_set, timeout, events, lengthof(events),
-							  http_wait_event);
+	PG_TRY();
+	{
+		set = BedrockCreateWaitEventSet(n_watched + 2);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < n_watched; i++)
+		{
+			uint32		ev = 0;
+
+			if (watched[i].what & CURL_POLL_IN)
+				ev |= WL_SOCKET_READABLE;
+			if (watched[i].what & CURL_POLL_OUT)
+				ev |= WL_SOCKET_WRITEABLE;
+			AddWaitEventToSet(set, ev, watched[i].fd, NULL, NULL);
+		}
+		nready = WaitEventSetWait(set, timeout, events, lengthof(events),
+								  http_wait_event);
+	}
+	PG_FINALLY();
+	{
+		if (set != NULL)
+			FreeWaitEventSet(set);
+	}
+	PG_END_TRY();
 
 	for (i = 0; i < nready; i++)
 	{

@@ -50,6 +50,34 @@ ALTER FUNCTION bedrock_stats_reset() PARALLEL SAFE;
 --    and bedrock.call_cost() (STABLE SAFE: pure computation, a table read)
 --    were honest already.
 
+-- ==== Raw Converse requests ====
+-- bedrock_chat and bedrock_chat_batch build the request from a prompt;
+-- these send the caller's own Converse request body (multi-turn messages,
+-- system blocks, inferenceConfig, toolConfig, guardrailConfig, …) through
+-- the same engine: same signing, retries, rate limiter, usage records, and
+-- the same labels and grants.
+CREATE FUNCTION bedrock_converse(model text, request jsonb, options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_converse'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_converse(text, jsonb, jsonb) IS
+'Send request, the body of a Bedrock Converse request, to a model as it is; returns bedrock_chat''s result with the whole Converse response as "response"';
+
+REVOKE ALL ON FUNCTION bedrock_converse(text, jsonb, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION bedrock_converse_batch(model text, requests jsonb[], options jsonb DEFAULT NULL)
+RETURNS TABLE (ord int, response jsonb)
+AS 'MODULE_PATHNAME', 'bedrock_converse_batch'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_converse_batch(text, jsonb[], jsonb) IS
+'bedrock_converse for every element of requests, with up to bedrock.max_concurrency (or the concurrency option) requests in flight; one row per request in input order, failures as JSON error rows unless on_error says otherwise';
+
+REVOKE ALL ON FUNCTION bedrock_converse_batch(text, jsonb[], jsonb) FROM PUBLIC;
+
 -- ==== The shared rate limiter ====
 -- Per model: the DBA's limits (bedrock.rate_limits), the adaptive state
 -- (Bedrock throttled it: the allowed rate follows the SDKs' CUBIC curve),

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * chat.c
- *	  bedrock_chat(model, prompt, system, options): one Converse call,
- *	  returned as jsonb.
+ *	  One Converse call, returned as jsonb: bedrock_chat(model, prompt,
+ *	  system, options) builds the request from a prompt,
+ *	  bedrock_converse(model, request, options) sends the caller's own.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -27,6 +28,7 @@
 #include "usage.h"
 
 PG_FUNCTION_INFO_V1(bedrock_chat);
+PG_FUNCTION_INFO_V1(bedrock_converse);
 
 /*
  * append_attempts_and_latency
@@ -112,6 +114,26 @@ chat_result(BedrockCall *call, const ChatOptions *opts, Jsonb *response)
 }
 
 /*
+ * chat_prepare_body
+ *		Set up a Converse call to model with the given request body (UTF-8
+ *		JSON, kept by reference), and start its usage record.
+ */
+void
+chat_prepare_body(BedrockCall *call, UsageRecord *usage, const char *model,
+				  char *body, size_t body_len, const ChatOptions *opts)
+{
+	memset(call, 0, sizeof(*call));
+	call->operation = "Converse";
+	call->path_suffix = "converse";
+	call->model = model;
+	call->body = body;
+	call->body_len = body_len;
+	call->timeout_ms = opts->timeout_ms;
+	call->max_attempts = opts->max_attempts;
+	usage_record_init(usage, "converse", model);
+}
+
+/*
  * chat_prepare
  *		Set up a Converse call of prompt (non-empty; system may be NULL) to
  *		model, and start its usage record.
@@ -120,14 +142,10 @@ void
 chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
 			 const char *prompt, const char *system, const ChatOptions *opts)
 {
-	memset(call, 0, sizeof(*call));
-	call->operation = "Converse";
-	call->path_suffix = "converse";
-	call->model = model;
-	call->body = converse_build_body(prompt, system, opts, &call->body_len);
-	call->timeout_ms = opts->timeout_ms;
-	call->max_attempts = opts->max_attempts;
-	usage_record_init(usage, "converse", model);
+	size_t		len;
+	char	   *body = converse_build_body(prompt, system, opts, &len);
+
+	chat_prepare_body(call, usage, model, body, len, opts);
 }
 
 /*
@@ -194,15 +212,47 @@ chat_check_prompt(const char *prompt)
 }
 
 /*
+ * run_single_call
+ *		Make the prepared call, registered in flight while it is under way
+ *		(so that even a FATAL leaves its usage record), and return its
+ *		result copied into outercxt, or NULL; callcxt, where everything
+ *		else was allocated, is deleted.  Raises as on_error says.
+ */
+static Jsonb *
+run_single_call(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts,
+				MemoryContext callcxt, MemoryContext outercxt)
+{
+	Jsonb	   *result;
+
+	PG_TRY();
+	{
+		inflight_call_begin(call, usage);
+		bedrock_runtime_call(call);
+		inflight_call_end(usage);
+	}
+	PG_CATCH();
+	{
+		chat_interrupted(call, usage);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	result = chat_complete(call, usage, opts);
+
+	MemoryContextSwitchTo(outercxt);
+	if (result != NULL)
+		result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
+	MemoryContextDelete(callcxt);
+	return result;
+}
+
+/*
  * bedrock_chat
  *		SQL: bedrock_chat(model text, prompt text, system text DEFAULT NULL,
  *		options jsonb DEFAULT NULL) RETURNS jsonb.
  *
  * NULL model or prompt: NULL, without calling Bedrock.  Work happens in a
  * private memory context so that a call over millions of rows keeps no
- * response bodies around; only the result is copied out.  While the call
- * is under way it is registered in flight, so that even a FATAL (the
- * backend terminated) leaves its usage record.
+ * response bodies around; only the result is copied out.
  */
 Datum
 bedrock_chat(PG_FUNCTION_ARGS)
@@ -229,7 +279,7 @@ bedrock_chat(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-					   "bedrock_chat", false, &opts);
+					   "bedrock_chat", 0, &opts);
 
 	bedrock_validate_model_id(model);
 	chat_check_prompt(prompt);
@@ -237,25 +287,51 @@ bedrock_chat(PG_FUNCTION_ARGS)
 		system = NULL;
 
 	chat_prepare(&call, &usage, model, prompt, system, &opts);
-	PG_TRY();
-	{
-		inflight_call_begin(&call, &usage);
-		bedrock_runtime_call(&call);
-		inflight_call_end(&usage);
-	}
-	PG_CATCH();
-	{
-		chat_interrupted(&call, &usage);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	result = chat_complete(&call, &usage, &opts);
+	result = run_single_call(&call, &usage, &opts, callcxt, oldcxt);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}
 
-	MemoryContextSwitchTo(oldcxt);
-	if (result != NULL)
-		result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
-	MemoryContextDelete(callcxt);
+/*
+ * bedrock_converse
+ *		SQL: bedrock_converse(model text, request jsonb, options jsonb
+ *		DEFAULT NULL) RETURNS jsonb.
+ *
+ * Sends request, the body of a Converse request (messages, system,
+ * inferenceConfig, toolConfig, …), as it is, and returns bedrock_chat's
+ * result with the whole response as "response".  Options are those of
+ * the call only (timeout_ms, max_attempts, on_error).  NULL model or
+ * request: NULL, without calling Bedrock.
+ */
+Datum
+bedrock_converse(PG_FUNCTION_ARGS)
+{
+	MemoryContext callcxt;
+	MemoryContext oldcxt;
+	ChatOptions opts;
+	BedrockCall call;
+	char	   *model;
+	char	   *body;
+	size_t		body_len;
+	Jsonb	   *result;
+	UsageRecord usage;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+
+	callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_converse",
+									ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(callcxt);
+
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	chat_options_parse(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
+					   "bedrock_converse", CHAT_OPTIONS_RAW_REQUEST, &opts);
+	bedrock_validate_model_id(model);
+	body = converse_raw_body(PG_GETARG_JSONB_P(1), "bedrock_converse", 0, &body_len);
+
+	chat_prepare_body(&call, &usage, model, body, body_len, &opts);
+	result = run_single_call(&call, &usage, &opts, callcxt, oldcxt);
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);

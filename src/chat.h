@@ -22,6 +22,9 @@
 
 /* in chat.c */
 extern void chat_check_prompt(const char *prompt);
+extern void chat_prepare_body(BedrockCall *call, UsageRecord *usage,
+							  const char *model, char *body, size_t body_len,
+							  const ChatOptions *opts);
 extern void chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
 						 const char *prompt, const char *system,
 						 const ChatOptions *opts);

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * chat_batch.c
- *	  bedrock_chat_batch(model, prompts, system, options): many Converse
- *	  calls in flight from one backend, one result row per prompt, in
- *	  input order.
+ *	  Many Converse calls in flight from one backend, one result row per
+ *	  input, in input order: bedrock_chat_batch(model, prompts, system,
+ *	  options) builds each request from a prompt, bedrock_converse_batch(
+ *	  model, requests, options) sends the caller's own.
  *
  * A scheduler over the same call steps bedrock_chat uses
  * (bedrock_call_begin / start_attempt / finish_attempt): it keeps up to
@@ -39,9 +40,11 @@
 
 #include "bedrock_fdw.h"
 #include "chat.h"
+#include "converse.h"
 #include "inflight_calls.h"
 
 PG_FUNCTION_INFO_V1(bedrock_chat_batch);
+PG_FUNCTION_INFO_V1(bedrock_converse_batch);
 
 typedef struct BatchItem
 {
@@ -55,6 +58,12 @@ typedef struct BatchItem
 
 typedef struct Batch
 {
+	MemoryContext batchcxt;		/* everything of the batch but its rows */
+	MemoryContext outercxt;		/* the caller's */
+	char	   *model;			/* NULL: every row NULL, no call */
+	Datum	   *inputs;			/* the array's elements (prompts, requests) */
+	bool	   *input_nulls;
+	ChatOptions options;
 	BatchItem  *items;
 	int			n;
 	int			next_new;		/* first item not started yet */
@@ -62,7 +71,7 @@ typedef struct Batch
 	int			remaining;		/* items not over */
 	List	   *waiting;		/* items waiting for a retry */
 	TimestampTz admit_at;		/* no start before: the rate limiter said */
-	const ChatOptions *opts;
+	const ChatOptions *opts;	/* &options */
 } Batch;
 
 /*
@@ -216,6 +225,75 @@ run_batch(Batch *b)
 }
 
 /*
+ * begin_batch
+ *		What both batch functions start with: a private memory context (made
+ *		current), the elements of the array argument 1 (of elemtype), the
+ *		options of argument options_arg parsed for funcname under flags, the
+ *		model of argument 0, checked, and an item per element.
+ */
+static void
+begin_batch(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
+			Oid elemtype, int options_arg, int flags)
+{
+	b->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_fdw batch",
+										ALLOCSET_DEFAULT_SIZES);
+	b->outercxt = MemoryContextSwitchTo(b->batchcxt);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), elemtype, -1, false, TYPALIGN_INT,
+					  &b->inputs, &b->input_nulls, &b->n);
+	chat_options_parse(PG_ARGISNULL(options_arg) ? NULL : PG_GETARG_JSONB_P(options_arg),
+					   funcname, flags | CHAT_OPTIONS_BATCH, &b->options);
+	b->opts = &b->options;
+	if (!PG_ARGISNULL(0))
+	{
+		b->model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		bedrock_validate_model_id(b->model);
+	}
+	b->items = palloc0(sizeof(BatchItem) * Max(b->n, 1));
+}
+
+/*
+ * run_and_return
+ *		Run the prepared batch and put one row per item, (ord, result), into
+ *		the set-returning function's tuplestore; the batch's memory context
+ *		is deleted.  Should the batch be interrupted, every call under way
+ *		is recorded before the error goes on.
+ */
+static void
+run_and_return(ReturnSetInfo *rsinfo, Batch *b)
+{
+	int			i;
+
+	PG_TRY();
+	{
+		run_batch(b);
+	}
+	PG_CATCH();
+	{
+		/* every call under way may be billed: record it */
+		for (i = 0; i < b->n; i++)
+		{
+			if (b->items[i].busy)
+				chat_interrupted(&b->items[i].call, &b->items[i].usage);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(b->outercxt);
+	for (i = 0; i < b->n; i++)
+	{
+		Datum		values[2];
+		bool		isnull[2] = {false, false};
+
+		values[0] = Int32GetDatum(i + 1);
+		isnull[1] = b->items[i].result == NULL;
+		values[1] = isnull[1] ? (Datum) 0 : JsonbPGetDatum(b->items[i].result);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	MemoryContextDelete(b->batchcxt);
+}
+
+/*
  * bedrock_chat_batch
  *		SQL: bedrock_chat_batch(model text, prompts text[], system text
  *		DEFAULT NULL, options jsonb DEFAULT NULL)
@@ -231,82 +309,79 @@ Datum
 bedrock_chat_batch(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext batchcxt;
-	MemoryContext oldcxt;
-	ChatOptions opts;
 	Batch		b = {0};
-	Datum	   *prompts;
-	bool	   *nulls;
-	char	   *model = NULL;
 	char	   *system = NULL;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-
-	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_chat_batch",
-									 ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(batchcxt);
-
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
-					  &prompts, &nulls, &b.n);
-	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-					   "bedrock_chat_batch", true, &opts);
-	b.opts = &opts;
-	if (!PG_ARGISNULL(0))
-	{
-		model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-		bedrock_validate_model_id(model);
-	}
+	begin_batch(fcinfo, &b, "bedrock_chat_batch", TEXTOID, 3, 0);
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (system != NULL && system[0] == '\0')
 		system = NULL;
 
 	/* check every prompt before anything is sent */
-	b.items = palloc0(sizeof(BatchItem) * Max(b.n, 1));
 	for (i = 0; i < b.n; i++)
 	{
 		BatchItem  *item = &b.items[i];
 
-		item->skip = nulls[i] || model == NULL;
+		item->skip = b.input_nulls[i] || b.model == NULL;
 		if (item->skip)
 			continue;
-		chat_check_prompt(TextDatumGetCString(prompts[i]));
-		chat_prepare(&item->call, &item->usage, model,
-					 TextDatumGetCString(prompts[i]), system, &opts);
+		chat_check_prompt(TextDatumGetCString(b.inputs[i]));
+		chat_prepare(&item->call, &item->usage, b.model,
+					 TextDatumGetCString(b.inputs[i]), system, b.opts);
 		item->call.batch = true;
 		b.remaining++;
 	}
 
-	PG_TRY();
-	{
-		run_batch(&b);
-	}
-	PG_CATCH();
-	{
-		/* every call under way may be billed: record it */
-		for (i = 0; i < b.n; i++)
-		{
-			if (b.items[i].busy)
-				chat_interrupted(&b.items[i].call, &b.items[i].usage);
-		}
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	run_and_return(rsinfo, &b);
+	PG_RETURN_NULL();
+}
 
-	MemoryContextSwitchTo(oldcxt);
+/*
+ * bedrock_converse_batch
+ *		SQL: bedrock_converse_batch(model text, requests jsonb[], options
+ *		jsonb DEFAULT NULL) RETURNS TABLE(ord int, response jsonb).
+ *
+ * bedrock_converse for every element of requests (each the body of a
+ * Converse request), as bedrock_chat_batch runs its prompts: one row per
+ * element in storage order, NULL for a NULL request (or a NULL model),
+ * failures as on_error says ("json" unless set).  Every request is checked
+ * to be a JSON object before anything is sent.
+ */
+Datum
+bedrock_converse_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Batch		b = {0};
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	begin_batch(fcinfo, &b, "bedrock_converse_batch", JSONBOID, 2,
+				CHAT_OPTIONS_RAW_REQUEST);
+
+	/* check every request before anything is sent */
 	for (i = 0; i < b.n; i++)
 	{
-		Datum		values[2];
-		bool		isnull[2] = {false, false};
+		BatchItem  *item = &b.items[i];
+		char	   *body;
+		size_t		body_len;
 
-		values[0] = Int32GetDatum(i + 1);
-		isnull[1] = b.items[i].result == NULL;
-		values[1] = isnull[1] ? (Datum) 0 : JsonbPGetDatum(b.items[i].result);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+		item->skip = b.input_nulls[i] || b.model == NULL;
+		if (item->skip)
+			continue;
+		body = converse_raw_body(DatumGetJsonbP(b.inputs[i]), "bedrock_converse_batch",
+								 i + 1, &body_len);
+		chat_prepare_body(&item->call, &item->usage, b.model, body, body_len, b.opts);
+		item->call.batch = true;
+		b.remaining++;
 	}
-	MemoryContextDelete(batchcxt);
+
+	run_and_return(rsinfo, &b);
 	PG_RETURN_NULL();
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * chat_options.c
- *	  Parse and check the options jsonb of bedrock_chat.
+ *	  Parse and check the options jsonb of bedrock_chat and its kin
+ *	  (bedrock_chat_batch, bedrock_converse, bedrock_converse_batch).
  *
  * Every key is known and every value has the right type and range before
  * anything is sent: a typo ("max_token") or a string where a number
@@ -25,7 +26,34 @@
 #include "chat_options.h"
 
 #define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields"
-#define VALID_BATCH_OPTIONS VALID_OPTIONS ", concurrency"
+#define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error"
+
+/* The options a function takes, for the hint of an unknown one. */
+static const char *
+valid_options(int flags)
+{
+	if (flags & CHAT_OPTIONS_RAW_REQUEST)
+		return (flags & CHAT_OPTIONS_BATCH) ?
+			VALID_RAW_REQUEST_OPTIONS ", concurrency" : VALID_RAW_REQUEST_OPTIONS;
+	return (flags & CHAT_OPTIONS_BATCH) ? VALID_OPTIONS ", concurrency" : VALID_OPTIONS;
+}
+
+/*
+ * is_inference_option
+ *		Options that shape the Converse request: functions that are given
+ *		the request itself do not take them.
+ */
+static bool
+is_inference_option(const char *key)
+{
+	static const char *const keys[] = {"max_tokens", "temperature", "top_p",
+	"stop_sequences", "raw", "additional_model_request_fields"};
+
+	for (int i = 0; i < lengthof(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
 
 static const char *
 jsonb_type_name(const JsonbValue *v)
@@ -155,13 +183,19 @@ on_error_option(const char *funcname, const JsonbValue *v)
  *		Fill *opts from the options argument (NULL for none), with the
  *		settings' values as defaults.  Raises 22023 naming the offending
  *		option on an unknown key, a wrong type or a value out of range.
- *		Batches (batch) also take "concurrency" and report failures as JSON
- *		unless told otherwise, so that one failed prompt loses no other.
+ *		Batches (CHAT_OPTIONS_BATCH) also take "concurrency" and report
+ *		failures as JSON unless told otherwise, so that one failed prompt
+ *		loses no other.  Functions given the Converse request itself
+ *		(CHAT_OPTIONS_RAW_REQUEST) take only the options of the call, and
+ *		always return the whole response.
  */
 void
-chat_options_parse(Jsonb *options, const char *funcname, bool batch,
+chat_options_parse(Jsonb *options, const char *funcname, int flags,
 				   ChatOptions *opts)
 {
+	bool		batch = (flags & CHAT_OPTIONS_BATCH) != 0;
+	bool		raw_request = (flags & CHAT_OPTIONS_RAW_REQUEST) != 0;
+
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -171,6 +205,7 @@ chat_options_parse(Jsonb *options, const char *funcname, bool batch,
 	opts->max_attempts = bedrock_max_attempts;
 	opts->on_error = batch ? ON_ERROR_JSON : ON_ERROR_RAISE;
 	opts->concurrency = bedrock_max_concurrency;
+	opts->raw = raw_request;
 
 	if (options == NULL)
 		return;
@@ -178,6 +213,8 @@ chat_options_parse(Jsonb *options, const char *funcname, bool batch,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options of %s must be a JSON object", funcname),
+				 raw_request ?
+				 errhint("For example: '{\"timeout_ms\": 30000, \"max_attempts\": 5}'.") :
 				 errhint("For example: '{\"max_tokens\": 200, \"temperature\": 0.2}'.")));
 
 	it = JsonbIteratorInit(&options->root);
@@ -194,6 +231,13 @@ chat_options_parse(Jsonb *options, const char *funcname, bool batch,
 
 		if (val.type == jbvNull)
 			continue;			/* an explicit null means "the default" */
+		if (raw_request && is_inference_option(key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" is not an option of %s", key, funcname),
+					 errdetail("%s sends the Converse request it is given and returns the whole response.",
+							   funcname),
+					 errhint("Put inference settings in the request, for example \"inferenceConfig\": {\"maxTokens\": 200}.")));
 		if (strcmp(key, "max_tokens") == 0)
 			opts->max_tokens = (int) integer_option(funcname, key, &val, 1, PG_INT32_MAX);
 		else if (strcmp(key, "temperature") == 0)
@@ -233,6 +277,6 @@ chat_options_parse(Jsonb *options, const char *funcname, bool batch,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" of %s", key, funcname),
-					 errhint("Valid options are: %s.", batch ? VALID_BATCH_OPTIONS : VALID_OPTIONS)));
+					 errhint("Valid options are: %s.", valid_options(flags))));
 	}
 }

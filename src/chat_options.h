@@ -40,7 +40,11 @@ typedef struct ChatOptions
 } ChatOptions;
 
 /* in chat_options.c */
+/* what the function taking the options is (chat_options_parse's flags) */
+#define CHAT_OPTIONS_BATCH		0x01	/* many calls: "concurrency", on_error "json" */
+#define CHAT_OPTIONS_RAW_REQUEST 0x02	/* the caller passes the Converse request */
+
 extern void chat_options_parse(Jsonb *options, const char *funcname,
-							   bool batch, ChatOptions *opts);
+							   int flags, ChatOptions *opts);
 
 #endif							/* BEDROCK_CHAT_OPTIONS_H */

@@ -2,7 +2,8 @@
  *
  * converse.c
  *	  Compose a Converse request from a prompt, an optional system prompt
- *	  and the chat options, and read the answer out of a Converse response.
+ *	  and the chat options (or take the caller's own), and read the answer
+ *	  out of a Converse response.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -60,6 +61,16 @@ append_inference_config(StringInfo buf, const ChatOptions *opts)
 	appendStringInfoChar(buf, '}');
 }
 
+/* A request body built in the server encoding, as UTF-8; *len its length. */
+static char *
+body_in_utf8(StringInfo buf, size_t *len)
+{
+	char	   *utf8 = server_to_utf8(buf->data, buf->len);
+
+	*len = (utf8 == buf->data) ? (size_t) buf->len : strlen(utf8);
+	return utf8;
+}
+
 /*
  * converse_build_body
  *		The Converse request body as UTF-8 JSON; *len gets its length.
@@ -70,7 +81,6 @@ converse_build_body(const char *prompt, const char *system,
 					const ChatOptions *opts, size_t *len)
 {
 	StringInfoData buf;
-	char	   *utf8;
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":");
@@ -89,10 +99,33 @@ converse_build_body(const char *prompt, const char *system,
 		json_append_jsonb(&buf, opts->additional_model_request_fields);
 	}
 	appendStringInfoChar(&buf, '}');
+	return body_in_utf8(&buf, len);
+}
 
-	utf8 = server_to_utf8(buf.data, buf.len);
-	*len = (utf8 == buf.data) ? (size_t) buf.len : strlen(utf8);
-	return utf8;
+/*
+ * converse_raw_body
+ *		The Converse request body given by the caller of bedrock_converse
+ *		(a JSON object: messages, system, inferenceConfig, toolConfig, …),
+ *		as UTF-8 JSON; *len gets its length.  Raises 22023, naming funcname
+ *		and the request's position (0: a single request), for anything but
+ *		an object.  What is in the object is Bedrock's to judge.
+ */
+char *
+converse_raw_body(Jsonb *request, const char *funcname, int position,
+				  size_t *len)
+{
+	StringInfoData buf;
+
+	if (JB_ROOT_IS_SCALAR(request) || !JB_ROOT_IS_OBJECT(request))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 position > 0 ?
+				 errmsg("request %d of %s must be a JSON object", position, funcname) :
+				 errmsg("the request of %s must be a JSON object", funcname),
+				 errhint("Pass the body of a Converse request, for example '{\"messages\": [{\"role\": \"user\", \"content\": [{\"text\": \"Hello\"}]}]}'.")));
+	initStringInfo(&buf);
+	json_append_jsonb(&buf, &request->root);
+	return body_in_utf8(&buf, len);
 }
 
 /*

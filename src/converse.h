@@ -22,6 +22,8 @@
 /* in converse.c */
 extern char *converse_build_body(const char *prompt, const char *system,
 								 const ChatOptions *opts, size_t *len);
+extern char *converse_raw_body(Jsonb *request, const char *funcname,
+							   int position, size_t *len);
 extern bool converse_append_result(StringInfo out, Jsonb *response);
 extern void converse_fill_usage(Jsonb *response, UsageRecord *rec);
 extern bool converse_has_output(Jsonb *response);

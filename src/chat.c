@@ -211,38 +211,71 @@ chat_check_prompt(const char *prompt)
 				 errhint("Pass NULL to skip a row without calling Bedrock.")));
 }
 
+/* One call of bedrock_chat or bedrock_converse, as begin_call sets it up. */
+typedef struct SingleCall
+{
+	MemoryContext callcxt;		/* everything of the call but its result */
+	MemoryContext outercxt;		/* the caller's */
+	char	   *model;
+	ChatOptions options;
+	BedrockCall call;
+	UsageRecord usage;
+} SingleCall;
+
+/*
+ * begin_call
+ *		What both single-call functions start with: a private memory context
+ *		(made current), so that a call over millions of rows keeps no
+ *		response bodies around, the options of argument options_arg parsed
+ *		for funcname under flags, and the model of argument 0, checked.
+ */
+static void
+begin_call(FunctionCallInfo fcinfo, SingleCall *sc, const char *funcname,
+		   int options_arg, int flags)
+{
+	sc->callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_fdw call",
+										ALLOCSET_DEFAULT_SIZES);
+	sc->outercxt = MemoryContextSwitchTo(sc->callcxt);
+	chat_options_parse(PG_ARGISNULL(options_arg) ? NULL : PG_GETARG_JSONB_P(options_arg),
+					   funcname, flags, &sc->options);
+	sc->model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bedrock_validate_model_id(sc->model);
+}
+
 /*
  * run_single_call
  *		Make the prepared call, registered in flight while it is under way
  *		(so that even a FATAL leaves its usage record), and return its
- *		result copied into outercxt, or NULL; callcxt, where everything
- *		else was allocated, is deleted.  Raises as on_error says.
+ *		result as the function's result (NULL as SQL NULL), copied out of
+ *		the call's memory context, which is deleted.  Raises as on_error
+ *		says.
  */
-static Jsonb *
-run_single_call(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts,
-				MemoryContext callcxt, MemoryContext outercxt)
+static Datum
+run_single_call(FunctionCallInfo fcinfo, SingleCall *sc)
 {
 	Jsonb	   *result;
 
 	PG_TRY();
 	{
-		inflight_call_begin(call, usage);
-		bedrock_runtime_call(call);
-		inflight_call_end(usage);
+		inflight_call_begin(&sc->call, &sc->usage);
+		bedrock_runtime_call(&sc->call);
+		inflight_call_end(&sc->usage);
 	}
 	PG_CATCH();
 	{
-		chat_interrupted(call, usage);
+		chat_interrupted(&sc->call, &sc->usage);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	result = chat_complete(call, usage, opts);
+	result = chat_complete(&sc->call, &sc->usage, &sc->options);
 
-	MemoryContextSwitchTo(outercxt);
+	MemoryContextSwitchTo(sc->outercxt);
 	if (result != NULL)
 		result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
-	MemoryContextDelete(callcxt);
-	return result;
+	MemoryContextDelete(sc->callcxt);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
 }
 
 /*
@@ -250,47 +283,27 @@ run_single_call(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts,
  *		SQL: bedrock_chat(model text, prompt text, system text DEFAULT NULL,
  *		options jsonb DEFAULT NULL) RETURNS jsonb.
  *
- * NULL model or prompt: NULL, without calling Bedrock.  Work happens in a
- * private memory context so that a call over millions of rows keeps no
- * response bodies around; only the result is copied out.
+ * NULL model or prompt: NULL, without calling Bedrock.
  */
 Datum
 bedrock_chat(PG_FUNCTION_ARGS)
 {
-	MemoryContext callcxt;
-	MemoryContext oldcxt;
-	ChatOptions opts;
-	BedrockCall call;
-	char	   *model;
+	SingleCall	sc;
 	char	   *prompt;
 	char	   *system = NULL;
-	Jsonb	   *result;
-	UsageRecord usage;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-
-	callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_chat",
-									ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(callcxt);
-
-	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	begin_call(fcinfo, &sc, "bedrock_chat", 3, 0);
 	prompt = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	chat_options_parse(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-					   "bedrock_chat", 0, &opts);
-
-	bedrock_validate_model_id(model);
 	chat_check_prompt(prompt);
 	if (system != NULL && system[0] == '\0')
 		system = NULL;
 
-	chat_prepare(&call, &usage, model, prompt, system, &opts);
-	result = run_single_call(&call, &usage, &opts, callcxt, oldcxt);
-	if (result == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_JSONB_P(result);
+	chat_prepare(&sc.call, &sc.usage, sc.model, prompt, system, &sc.options);
+	return run_single_call(fcinfo, &sc);
 }
 
 /*
@@ -307,32 +320,15 @@ bedrock_chat(PG_FUNCTION_ARGS)
 Datum
 bedrock_converse(PG_FUNCTION_ARGS)
 {
-	MemoryContext callcxt;
-	MemoryContext oldcxt;
-	ChatOptions opts;
-	BedrockCall call;
-	char	   *model;
+	SingleCall	sc;
 	char	   *body;
 	size_t		body_len;
-	Jsonb	   *result;
-	UsageRecord usage;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-
-	callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_converse",
-									ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(callcxt);
-
-	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	chat_options_parse(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
-					   "bedrock_converse", CHAT_OPTIONS_RAW_REQUEST, &opts);
-	bedrock_validate_model_id(model);
+	begin_call(fcinfo, &sc, "bedrock_converse", 2, CHAT_OPTIONS_RAW_REQUEST);
 	body = converse_raw_body(PG_GETARG_JSONB_P(1), "bedrock_converse", 0, &body_len);
 
-	chat_prepare_body(&call, &usage, model, body, body_len, &opts);
-	result = run_single_call(&call, &usage, &opts, callcxt, oldcxt);
-	if (result == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_JSONB_P(result);
+	chat_prepare_body(&sc.call, &sc.usage, sc.model, body, body_len, &sc.options);
+	return run_single_call(fcinfo, &sc);
 }

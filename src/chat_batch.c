@@ -71,7 +71,6 @@ typedef struct Batch
 	int			remaining;		/* items not over */
 	List	   *waiting;		/* items waiting for a retry */
 	TimestampTz admit_at;		/* no start before: the rate limiter said */
-	const ChatOptions *opts;	/* &options */
 } Batch;
 
 /*
@@ -117,7 +116,7 @@ start_what_may_start(Batch *b)
 	{
 		BatchItem  *item = lfirst(lc);
 
-		if (b->in_flight >= b->opts->concurrency)
+		if (b->in_flight >= b->options.concurrency)
 			return;
 		if (item->retry_at <= now)
 		{
@@ -127,7 +126,7 @@ start_what_may_start(Batch *b)
 			start_attempt(b, item);
 		}
 	}
-	while (b->in_flight < b->opts->concurrency && b->next_new < b->n)
+	while (b->in_flight < b->options.concurrency && b->next_new < b->n)
 	{
 		BatchItem  *item = &b->items[b->next_new];
 
@@ -165,7 +164,7 @@ next_start_in(Batch *b)
 	ListCell   *lc;
 
 	/* no free place: only a finished transfer can change that */
-	if (b->in_flight >= b->opts->concurrency)
+	if (b->in_flight >= b->options.concurrency)
 		return -1;
 	foreach(lc, b->waiting)
 	{
@@ -174,7 +173,7 @@ next_start_in(Batch *b)
 		if (first == 0 || item->retry_at < first)
 			first = item->retry_at;
 	}
-	if (b->next_new < b->n && b->in_flight < b->opts->concurrency)
+	if (b->next_new < b->n && b->in_flight < b->options.concurrency)
 		first = now;
 	if (first == 0)
 		return -1;
@@ -220,7 +219,7 @@ run_batch(Batch *b)
 		item->busy = false;
 		inflight_call_end(&item->usage);
 		b->remaining--;
-		item->result = chat_complete(&item->call, &item->usage, b->opts);
+		item->result = chat_complete(&item->call, &item->usage, &b->options);
 	}
 }
 
@@ -242,7 +241,6 @@ begin_batch(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
 					  &b->inputs, &b->input_nulls, &b->n);
 	chat_options_parse(PG_ARGISNULL(options_arg) ? NULL : PG_GETARG_JSONB_P(options_arg),
 					   funcname, flags | CHAT_OPTIONS_BATCH, &b->options);
-	b->opts = &b->options;
 	if (!PG_ARGISNULL(0))
 	{
 		b->model = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -332,7 +330,7 @@ bedrock_chat_batch(PG_FUNCTION_ARGS)
 			continue;
 		chat_check_prompt(TextDatumGetCString(b.inputs[i]));
 		chat_prepare(&item->call, &item->usage, b.model,
-					 TextDatumGetCString(b.inputs[i]), system, b.opts);
+					 TextDatumGetCString(b.inputs[i]), system, &b.options);
 		item->call.batch = true;
 		b.remaining++;
 	}
@@ -377,7 +375,7 @@ bedrock_converse_batch(PG_FUNCTION_ARGS)
 			continue;
 		body = converse_raw_body(DatumGetJsonbP(b.inputs[i]), "bedrock_converse_batch",
 								 i + 1, &body_len);
-		chat_prepare_body(&item->call, &item->usage, b.model, body, body_len, b.opts);
+		chat_prepare_body(&item->call, &item->usage, b.model, body, body_len, &b.options);
 		item->call.batch = true;
 		b.remaining++;
 	}

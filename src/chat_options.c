@@ -195,7 +195,6 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 {
 	bool		batch = (flags & CHAT_OPTIONS_BATCH) != 0;
 	bool		raw_request = (flags & CHAT_OPTIONS_RAW_REQUEST) != 0;
-
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;

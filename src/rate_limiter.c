@@ -29,9 +29,9 @@
  * the rate we were sending at (and the request bucket empties), and each
  * later response raises it along the cubic curve 0.4 * (t - K)^3 + W_max,
  * never above twice the measured rate, never below 0.5 requests per
- * second.  Unlike the SDKs,
- * whose state is per client, one throttle slows every backend calling
- * that model: a batch job backs off as a whole instead of storming.
+ * second.  Unlike the SDKs, whose state is per client, one throttle slows
+ * every backend calling that model: a batch job backs off as a whole
+ * instead of storming.
  * bedrock.adaptive_rate_limiting turns this off.
  *
  * rate_limiter_admit() never sleeps: it answers "now" (and takes the

@@ -9,7 +9,7 @@
 #                   the local AWS emulator and the AWS SDK (BENCHMARKS.md)
 
 EXTENSION  = bedrock_fdw
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = bedrock_fdw
 OBJS = \

@@ -23,7 +23,7 @@
 
 #include "compat.h"
 
-#define BEDROCK_VERSION "0.2.0"
+#define BEDROCK_VERSION "0.3.0"
 
 /*
  * Where a background worker announces itself in shared memory, so that

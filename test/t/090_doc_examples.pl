@@ -3,7 +3,10 @@
 #
 # The fenced blocks are taken from each file in order:
 #   ```sql        run; any ERROR fails the test
-#   ```sql-error  run; must fail with an ERROR (an example that shows one)
+#   ```sql-error  run; must fail with an ERROR (an example that shows one);
+#                 when the next block is the ```text of that error, its
+#                 ERROR and HINT lines must be the ones the server prints
+#                 (numbers aside: request ids, milliseconds)
 #   ```sql-norun  not run (needs a real AWS account, or another lane's
 #                 object not merged yet); counted as skipped
 # and every other info string (sh, conf, json, text, ...) is not SQL.
@@ -22,6 +25,18 @@ use Test::More;
 use BedrockEmulator;
 
 my $root = BedrockEmulator::root_dir();
+
+# A message with its UUIDs (request ids) and numbers (milliseconds, ports)
+# replaced by placeholders, to compare an error a document shows with the
+# one the server prints.
+sub numbers_aside
+{
+	my ($text) = @_;
+	return undef unless defined $text;
+	$text =~ s/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g;
+	$text =~ s/\d+/<n>/g;
+	return $text;
+}
 
 # Fenced blocks of a Markdown file: a list of { info, text, line }.
 sub fenced_blocks
@@ -74,7 +89,16 @@ my $n = 0;
 for my $file (@files)
 {
 	(my $name = $file) =~ s{^\Q$root\E/}{};
-	my @sql = grep { $_->{info} =~ /^sql(-error|-norun)?$/ } fenced_blocks($file);
+	my @blocks = fenced_blocks($file);
+	# the ```text block that shows what a ```sql-error block prints
+	for my $i (0 .. $#blocks - 1)
+	{
+		$blocks[$i]{shown} = $blocks[ $i + 1 ]{text}
+		  if $blocks[$i]{info} eq 'sql-error'
+		  && $blocks[ $i + 1 ]{info} eq 'text'
+		  && $blocks[ $i + 1 ]{text} =~ /^ERROR:/;
+	}
+	my @sql = grep { $_->{info} =~ /^sql(-error|-norun)?$/ } @blocks;
 	my @run = grep { $_->{info} ne 'sql-norun' } @sql;
 	$skipped += @sql - @run;
 	next unless @run;
@@ -95,8 +119,19 @@ for my $file (@files)
 		if ($b->{info} eq 'sql-error')
 		{
 			$ran_error++;
-			ok($rc != 0 && $err =~ /ERROR:/, "$what fails with an ERROR as shown")
+			ok($rc != 0 && $err =~ /ERROR:/, "$what fails with an ERROR")
 			  or diag("exit $rc\n$err");
+			if (defined $b->{shown})
+			{
+				for my $field ('ERROR', 'HINT')
+				{
+					my ($doc) = $b->{shown} =~ /^$field:\s+(.*)$/m;
+					next unless defined $doc;
+					my ($real) = $err =~ /$field:\s+(.*)$/m;
+					is(numbers_aside($real), numbers_aside($doc),
+						"$what: the $field line shown is the server's");
+				}
+			}
 		}
 		else
 		{

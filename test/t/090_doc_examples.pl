@@ -11,12 +11,14 @@
 #                 object not merged yet); counted as skipped
 # and every other info string (sh, conf, json, text, ...) is not SQL.
 #
-# Each file gets a fresh cluster configured with the emulator settings that
+# One cluster runs them all, configured with the emulator settings that
 # docs/testing.md gives to readers (its ```conf block that names
 # http://127.0.0.1:4566, with the emulator's real port), so that block is
-# tested too.  The extension is created first unless the file's own SQL
-# creates it.  Blocks of one file run in order, each in its own psql
-# session, in database postgres.
+# tested too.  README.md runs in database postgres (bedrock.database, where
+# usage rows land), every docs/*.md file in a new database of its own; the
+# extension is created there first unless the file's own SQL creates it.
+# Blocks of one file run in order, each in its own psql session.  Roles
+# belong to the cluster: files must not create the same role.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -84,7 +86,10 @@ my $emu = BedrockEmulator->start;
 
 my @files = ("$root/README.md", sort glob("$root/docs/*.md"));
 my ($ran, $ran_error, $skipped) = (0, 0, 0);
-my $n = 0;
+my $node = PostgreSQL::Test::Cluster->new('docs');
+$node->init;
+$node->append_conf('postgresql.conf', $conf);
+$node->start;
 
 for my $file (@files)
 {
@@ -103,17 +108,19 @@ for my $file (@files)
 	$skipped += @sql - @run;
 	next unless @run;
 
-	my $node = PostgreSQL::Test::Cluster->new('docs' . $n++);
-	$node->init;
-	$node->append_conf('postgresql.conf', $conf);
-	$node->start;
+	my $db = 'postgres';
+	if ($name ne 'README.md')
+	{
+		($db = "docs_$name") =~ s/\W/_/g;
+		$node->safe_psql('postgres', "CREATE DATABASE $db");
+	}
 	$emu->admin('reset');
-	$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw')
+	$node->safe_psql($db, 'CREATE EXTENSION bedrock_fdw')
 	  unless grep { $_->{text} =~ /^\s*CREATE EXTENSION bedrock_fdw/mi } @run;
 
 	for my $b (@run)
 	{
-		my ($rc, $out, $err) = $node->psql('postgres', $b->{text},
+		my ($rc, $out, $err) = $node->psql($db, $b->{text},
 			on_error_stop => 1, extra_params => ['-v', 'VERBOSITY=default']);
 		my $what = "$name line $b->{line}";
 		if ($b->{info} eq 'sql-error')
@@ -140,8 +147,8 @@ for my $file (@files)
 			  or diag("exit $rc\n$b->{text}\n$err");
 		}
 	}
-	$node->stop('fast');
 }
+$node->stop('fast');
 
 diag("doc examples: $ran run, $ran_error shown failing, $skipped not runnable");
 cmp_ok($ran, '>', 0, "ran $ran SQL examples ($ran_error expected errors, $skipped skipped)");

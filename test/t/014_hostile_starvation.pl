@@ -170,7 +170,6 @@ END $$;
 SELECT rpm_limit, admitted FROM bedrock.rate_limits WHERE model = '(other)';
 });
 is($out, '1|1', '"(other)" appeared, holding one call of a 1-a-minute model');
-held_back('mallory', 'fast.model-2', 'another one');
 
 # ---- 3. the retry quota (500 tokens, a role may hold 250) ----
 # (the DBA resets the limiter: "(other)" would hold every new model to one

@@ -408,7 +408,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 				call->throttled_attempts++;
 			if (rc != RETRY_NEVER && call->attempts < call->max_attempts)
 			{
-				if (retry_quota_acquire(rc, &call->last_cost))
+				if (retry_quota_acquire(&call->error, &call->last_cost))
 				{
 					call->retried = true;
 					next = retry_backoff_ms(rc, call->attempts, &call->response);

@@ -43,7 +43,8 @@ OBJS = \
 	src/chat_batch.o \
 	src/json_util.o \
 	src/runtime.o \
-	src/enrich_timeout.o
+	src/enrich_timeout.o \
+	src/usage_database_notice.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 

@@ -327,4 +327,72 @@ $body$;
 COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean) IS
 'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch; progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume';
 
+
+-- The usage views, with latencies rounded to the microsecond (3 decimals
+-- of ms) and costs without trailing zeros: no more 4.700870500000001.
+-- Same columns and types as in 0.1.0.
+CREATE OR REPLACE VIEW bedrock.usage_summary WITH (security_invoker = true) AS
+SELECT u.model,
+       (u.called_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       count(*) FILTER (WHERE u.error_code IN ('ThrottlingException', 'TooManyRequestsException')
+                           OR (u.error_code IS NOT NULL AND u.http_status = 429)) AS throttled_calls,
+       sum(u.throttled_attempts)::bigint AS throttled_attempts,
+       sum(greatest(u.attempts - 1, 0))::bigint AS retries,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       coalesce(sum(u.cache_read_input_tokens), 0)::bigint AS cache_read_input_tokens,
+       coalesce(sum(u.cache_write_input_tokens), 0)::bigint AS cache_write_input_tokens,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p50_latency_ms,
+       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p95_latency_ms,
+       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p99_latency_ms,
+       trim_scale(sum((coalesce(u.input_tokens, 0) * p.input_per_1k
+                       + coalesce(u.output_tokens, 0) * p.output_per_1k) * 0.001)) AS estimated_cost
+  FROM bedrock.usage_log u
+  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
+                    lead(p.effective_from, 1, 'infinity')
+                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
+               FROM bedrock.model_prices p) p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.model, (u.called_at AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE VIEW bedrock.usage_by_role WITH (security_invoker = true) AS
+SELECT u.role_name,
+       u.principal_arn,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       trim_scale(sum((coalesce(u.input_tokens, 0) * p.input_per_1k
+                       + coalesce(u.output_tokens, 0) * p.output_per_1k) * 0.001)) AS estimated_cost,
+       min(u.called_at) AS first_call,
+       max(u.called_at) AS last_call
+  FROM bedrock.usage_log u
+  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
+                    lead(p.effective_from, 1, 'infinity')
+                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
+               FROM bedrock.model_prices p) p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.role_name, u.principal_arn;
+
+CREATE OR REPLACE VIEW bedrock.recent_errors WITH (security_invoker = true) AS
+SELECT u.called_at, u.model, u.operation, u.error_code, u.http_status,
+       u.attempts, u.throttled_attempts,
+       round(u.client_latency_ms::numeric, 3)::double precision AS client_latency_ms,
+       u.role_name, u.session_role, u.database_name, u.application_name,
+       u.backend_pid, u.query_id, u.request_id, u.principal_arn,
+       u.credential_source, u.id
+  FROM bedrock.usage_log u
+ WHERE u.error_code IS NOT NULL
+   AND u.called_at > now() - interval '24 hours'
+ ORDER BY u.called_at DESC, u.id DESC;
+
 -- (end of first hour)

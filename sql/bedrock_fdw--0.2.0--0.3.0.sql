@@ -328,6 +328,20 @@ COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int
 'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch; progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume';
 
 
+-- Each price of bedrock.model_prices with the end of its validity (the
+-- model's next effective_from): what the cost columns of the usage views
+-- join, stated once.
+CREATE VIEW bedrock.price_periods WITH (security_invoker = true) AS
+SELECT p.model, p.input_per_1k, p.output_per_1k, p.currency, p.effective_from,
+       lead(p.effective_from, 1, 'infinity')
+           OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
+  FROM bedrock.model_prices p;
+
+COMMENT ON VIEW bedrock.price_periods IS
+'Each price of bedrock.model_prices with its validity: from effective_from until the model''s next effective_from (infinity for the latest)';
+
+GRANT SELECT ON bedrock.price_periods TO PUBLIC;
+
 -- The usage views, with latencies rounded to the microsecond (3 decimals
 -- of ms) and costs without trailing zeros: no more 4.700870500000001.
 -- Same columns and types as in 0.1.0.
@@ -354,10 +368,7 @@ SELECT u.model,
        trim_scale(sum((coalesce(u.input_tokens, 0) * p.input_per_1k
                        + coalesce(u.output_tokens, 0) * p.output_per_1k) * 0.001)) AS estimated_cost
   FROM bedrock.usage_log u
-  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
-                    lead(p.effective_from, 1, 'infinity')
-                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
-               FROM bedrock.model_prices p) p
+  LEFT JOIN bedrock.price_periods p
          ON p.model = u.model
         AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
  GROUP BY u.model, (u.called_at AT TIME ZONE 'UTC')::date;
@@ -375,10 +386,7 @@ SELECT u.role_name,
        min(u.called_at) AS first_call,
        max(u.called_at) AS last_call
   FROM bedrock.usage_log u
-  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
-                    lead(p.effective_from, 1, 'infinity')
-                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
-               FROM bedrock.model_prices p) p
+  LEFT JOIN bedrock.price_periods p
          ON p.model = u.model
         AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
  GROUP BY u.role_name, u.principal_arn;

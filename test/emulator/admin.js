@@ -173,11 +173,11 @@ async function waitReady(o, seconds) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const [cmd, ...args] = o.rest;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(`${USAGE}\n`);
-    if (cmd === undefined) process.exit(1);
     return;
   }
+  if (cmd === undefined) fail(`no command\n${USAGE}`);
   switch (cmd) {
     case 'fault':
       await call(o, 'POST', '/_emulator/faults', parseJsonArg(args[0], 'fault'));

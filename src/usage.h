@@ -76,6 +76,9 @@ extern void usage_record_submit(const UsageRecord *rec);
 /* in usage_writer.c */
 extern void usage_writer_register(void);
 
+/* in usage_database_notice.c */
+extern void usage_database_notice_init(void);
+
 /* in usage_stats.c: cumulative per-model counters in shared memory */
 extern void usage_stats_request_shmem(void);
 extern void usage_stats_record(const UsageRecord *rec);

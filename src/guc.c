@@ -8,7 +8,11 @@
  * three credential settings are also GUC_SUPERUSER_ONLY and masked by a
  * show hook, so that neither SHOW, current_setting() nor pg_settings
  * reveals them to anyone but a superuser: members of pg_read_all_settings
- * see "********", everyone else is refused.
+ * see "********", everyone else is refused.  They cannot be stored per
+ * role, per database or per function, where every role could read them
+ * in the catalogs.  A secret from the settings is used only when the
+ * library is preloaded (bedrock_secret_settings_trusted): loaded on
+ * demand, the setting was a placeholder that anyone could read until then.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *

@@ -103,6 +103,51 @@ sub mallory_reads_nothing
 	}
 }
 
+# The log tricks of a superuser: every way to assign or pass a secret, in
+# sessions that have loaded the library ($load is prepended: without
+# preloading, a session that never loads it is not redacted, as documented).
+# The values are prefixed with $tag so that both servers use their own.
+sub log_tricks
+{
+	my ($node, $tag, $load) = @_;
+	my @tricks = (
+		[ "SELECT set_config('bedrock.secret_access_key', '${tag}setConfigSecret/0001', false)", "${tag}setConfigSecret/0001" ],
+		[ qq{SET "bedrock"."secret_access_key" = '${tag}quotedNameSecret/0001'}, "${tag}quotedNameSecret/0001" ],
+		[ "SET bedrock.secret_access_key /* note */ = '${tag}commentSecret/0001'", "${tag}commentSecret/0001" ],
+		[ "SET bedrock.secret_access_key -- note\n= '${tag}newlineSecret/0001'", "${tag}newlineSecret/0001" ],
+		[ "SET bedrock . secret_access_key = '${tag}spacedDotSecret/0001'", "${tag}spacedDotSecret/0001" ],
+		[ "SET bedrock.session_token TO \$q\$${tag}dollarToken0001\$q\$", "${tag}dollarToken0001" ],
+		[ "SET bedrock.session_token = E'${tag}escapedToken\\\\0001'", "${tag}escapedToken" ],
+		[ "ALTER SYSTEM SET bedrock.session_token = '${tag}alterSystemToken0001'", "${tag}alterSystemToken0001" ],
+		[ 'ALTER SYSTEM RESET bedrock.session_token', undef ],
+		[ "SET bedrock.secret_access_key = '${tag}failingStatementSecret/0001'; SELECT 1/0", "${tag}failingStatementSecret/0001" ],
+		[ "SELECT bedrock_sign_request('GET', 'https://example.com/', NULL, NULL, 'bad region', 'bedrock', 'AKIDX', '${tag}signRequestSecret/0001', '${tag}signRequestToken0001')", "${tag}signRequestSecret/0001", "${tag}signRequestToken0001" ],
+		[ "DO \$\$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = current_setting('bedrock.secret_access_key'), HINT = current_setting('bedrock.session_token'); END\$\$", undef ],
+	);
+	for my $t (@tricks)
+	{
+		my ($sql, @values) = @$t;
+		push @secrets, grep { defined } @values;
+		my ($r, $o, $e) = $node->psql('postgres', $load . $sql);
+		no_secret_in($e, "the errors of: $sql");
+	}
+
+	# extended protocol: the values travel as parameters
+	my $script = $node->basedir . '/set_secret.sql';
+	append_to_file($script,
+		$load
+		  . "SELECT set_config('bedrock.secret_access_key', :v, false);\n"
+		  . "SELECT set_config(:n, :t, false);\n");
+	push @secrets, "${tag}parameterSecret/0001", "${tag}parameterToken0001";
+	$node->command_ok(
+		[
+			'pgbench', '-n', '-M', 'extended', '-t', '1', '-f', $script,
+			'-D', "v=${tag}parameterSecret/0001", '-D', 'n=bedrock.session_token',
+			'-D', "t=${tag}parameterToken0001", 'postgres'
+		],
+		'secrets passed as parameters of the extended protocol');
+}
+
 # ---------------------------------------------------------------------
 # 1. Loaded on demand.  Supported: the secret comes from the server's
 # environment, so no setting holds it.
@@ -121,6 +166,8 @@ my ($ret, $out) = as_mallory($lazy,
 	"SELECT bedrock_chat('$model', 'hi')->>'text' IS NOT NULL");
 like($out, qr/^t$/m, 'on demand: a granted role calls Bedrock with the environment key');
 mallory_reads_nothing($lazy, 'on demand');
+
+log_tricks($lazy, 'lazy', "LOAD 'bedrock_fdw';\n");
 
 # (the log up to here: the supported configuration)
 my $lazy_log_supported = slurp_file($lazy->logfile);
@@ -212,43 +259,7 @@ unlike($o . $e, qr/x-amz-security-token:|Canonical String/i,
 	'the quoted canonical request is cut from errors and JSON');
 no_secret_in($o . $e, 'signature errors');
 
-# ---------------------------------------------------------------------
-# The log tricks of a superuser: every way to assign or pass a secret.
-my @tricks = (
-	[ "SELECT set_config('bedrock.secret_access_key', 'setConfigSecret/0001', false)", 'setConfigSecret/0001' ],
-	[ q{SET "bedrock"."secret_access_key" = 'quotedNameSecret/0001'}, 'quotedNameSecret/0001' ],
-	[ "SET bedrock.secret_access_key /* note */ = 'commentSecret/0001'", 'commentSecret/0001' ],
-	[ "SET bedrock.secret_access_key -- note\n= 'newlineSecret/0001'", 'newlineSecret/0001' ],
-	[ "SET bedrock . secret_access_key = 'spacedDotSecret/0001'", 'spacedDotSecret/0001' ],
-	[ 'SET bedrock.session_token TO $q$dollarToken0001$q$', 'dollarToken0001' ],
-	[ "SET bedrock.session_token = E'escapedToken\\\\0001'", 'escapedToken' ],
-	[ "ALTER SYSTEM SET bedrock.session_token = 'alterSystemToken0001'", 'alterSystemToken0001' ],
-	[ 'ALTER SYSTEM RESET bedrock.session_token', undef ],
-	[ "SET bedrock.secret_access_key = 'failingStatementSecret/0001'; SELECT 1/0", 'failingStatementSecret/0001' ],
-	[ "SELECT bedrock_sign_request('GET', 'https://example.com/', NULL, NULL, 'bad region', 'bedrock', 'AKIDX', 'signRequestSecret/0001', 'signRequestToken0001')", 'signRequestSecret/0001', 'signRequestToken0001' ],
-	[ "DO \$\$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = current_setting('bedrock.secret_access_key'), HINT = current_setting('bedrock.session_token'); END\$\$", undef ],
-);
-for my $t (@tricks)
-{
-	my ($sql, @values) = @$t;
-	push @secrets, grep { defined } @values;
-	my ($r, $o, $e) = $node->psql('postgres', $sql);
-	no_secret_in($e, "the errors of: $sql");
-}
-
-# extended protocol: the values travel as parameters
-my $script = $node->basedir . '/set_secret.sql';
-append_to_file($script,
-	"SELECT set_config('bedrock.secret_access_key', :v, false);\n"
-	  . "SELECT set_config(:n, :t, false);\n");
-push @secrets, 'parameterSecret/0001', 'parameterToken0001';
-$node->command_ok(
-	[
-		'pgbench', '-n', '-M', 'extended', '-t', '1', '-f', $script,
-		'-D', 'v=parameterSecret/0001', '-D', 'n=bedrock.session_token',
-		'-D', 't=parameterToken0001', 'postgres'
-	],
-	'secrets passed as parameters of the extended protocol');
+log_tricks($node, 'pre', '');
 
 # a reload that changes a secret: the postmaster logs the change
 $node->append_conf('postgresql.conf', "bedrock.session_token = 'reloadedToken0001'\n");

@@ -16,6 +16,7 @@ OBJS = \
 	src/bedrock_fdw.o \
 	src/guc.o \
 	src/log_redact.o \
+	src/secret_wipe.o \
 	src/sigv4.o \
 	src/sign_request.o \
 	src/credentials.o \

@@ -51,6 +51,22 @@ SET bedrock.endpoint = E'http://127.0.0.1:21/\r\n';
 -- the region becomes part of a host name
 SET bedrock.region = 'us-east-1.evil.example/';
 
+-- credential settings cannot be stored where every role reads them
+-- (pg_db_role_setting, pg_proc)
+ALTER ROLE regress_bedrock_user SET bedrock.secret_access_key = 'roleSecretValue';
+ALTER ROLE regress_bedrock_user SET bedrock.access_key_id = 'AKIDROLE';
+CREATE FUNCTION regress_secret_f() RETURNS int LANGUAGE sql
+  SET bedrock.session_token = 'functionTokenValue' AS 'SELECT 1';
+-- an empty value stores nothing and is allowed
+ALTER ROLE regress_bedrock_user SET bedrock.session_token = '';
+ALTER ROLE regress_bedrock_user RESET ALL;
+
+-- bedrock_sign_request is for members of bedrock_admin, not PUBLIC
+SET ROLE regress_bedrock_user;
+SELECT bedrock_sign_request('GET', 'https://example.com/', NULL, NULL,
+  'us-east-1', 'bedrock', 'AKIDEXAMPLE', 'signRequestSecretValue');
+RESET ROLE;
+
 REVOKE EXECUTE ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM regress_bedrock_user;
 DROP ROLE regress_bedrock_user;
 DROP ROLE regress_bedrock_reader;

@@ -80,8 +80,10 @@ static const AwsErrorClass aws_error_classes[] = {
 /*
  * clean_message
  *		A message fit for an error report: valid in the server encoding,
- *		control characters replaced, trailing period and blanks removed,
- *		at most MAX_MESSAGE_LEN bytes.
+ *		without secrets (a signature error's quoted canonical request is
+ *		cut, any session token or other known secret masked: see
+ *		bedrock_redact_remote), control characters replaced, trailing
+ *		period and blanks removed, at most MAX_MESSAGE_LEN bytes.
  */
 static char *
 clean_message(const char *s, size_t len)
@@ -94,7 +96,7 @@ clean_message(const char *s, size_t len)
 		len = pg_mbcliplen(s, len, MAX_MESSAGE_LEN);
 	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 		return pstrdup("(message is not valid UTF-8)");
-	out = utf8_to_server(s, len);
+	out = bedrock_redact_remote(utf8_to_server(s, len));
 	for (p = out; *p; p++)
 	{
 		if ((unsigned char) *p < ' ')

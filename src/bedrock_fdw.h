@@ -70,12 +70,15 @@ extern char *bedrock_usage_retention;
 extern char *bedrock_rate_limits_setting;
 extern bool bedrock_adaptive_rate_limiting;
 extern double bedrock_interactive_reserve;
+extern bool bedrock_secret_settings_trusted;
 extern void bedrock_define_gucs(void);
 extern char *bedrock_sts_base_url(void);
 extern char *bedrock_runtime_base_url(void);
 
 /* in log_redact.c */
 extern void log_redact_init(void);
+extern void log_redact_remember(const char *value);
+extern char *bedrock_redact_remote(const char *s);
 
 /* in json_util.c */
 extern Jsonb *json_parse_utf8(const char *s, size_t len);

@@ -47,6 +47,7 @@
 
 #include "bedrock_fdw.h"
 #include "http.h"
+#include "secret_wipe.h"
 
 #define BEDROCK_USER_AGENT "bedrock_fdw/" BEDROCK_VERSION
 #define MAX_IDLE_EASY_HANDLES 16
@@ -172,7 +173,7 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 		char	   *nb;
 
 		newcap = Max(newcap, 8192);
-		nb = realloc(t->body, newcap);
+		nb = wipe_realloc(t->body, t->body_len, newcap);
 		if (nb == NULL)
 			return 0;
 		t->body = nb;
@@ -336,11 +337,11 @@ transfer_release(HttpTransfer *t)
 		curl_multi_remove_handle(backend_multi, t->easy);
 	if (t->easy != NULL)
 		release_easy_handle(t->easy);
-	curl_slist_free_all(t->header_list);
+	wipe_curl_slist_free_all(t->header_list);
 	free_response_headers(t);
 	free(t->header_names);
 	free(t->header_values);
-	free(t->body);
+	wipe_free(t->body, t->body_len);
 	dlist_delete(&t->node);
 	n_active_transfers--;
 	free(t);

@@ -25,6 +25,7 @@
 #include "rate_limiter.h"
 #include "retry.h"
 #include "runtime.h"
+#include "secret_wipe.h"
 #include "sigv4.h"
 
 #define MAX_MODEL_ID_LEN 2048
@@ -217,6 +218,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
 
 	credentials_wipe(&creds);
+	sigv4_result_wipe(&sig);
 	return lines;
 }
 
@@ -343,8 +345,8 @@ bedrock_call_start_attempt(BedrockCall *call, void *arg)
 	req.connect_timeout_ms = bedrock_connect_timeout_ms;
 	req.max_response_bytes = (size_t) bedrock_max_response_bytes;
 	t = http_transfer_start(&req, arg);
-	/* curl copied the header lines into its own list */
-	list_free_deep(req.headers);
+	/* curl copied the header lines (the session token among them) */
+	wipe_free_lines(req.headers);
 	return t;
 }
 

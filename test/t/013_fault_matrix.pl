@@ -95,8 +95,196 @@ is($out, '40/40', 'every prompt of the batch answered across the refresh');
 is($err, '', 'no error');
 cmp_ok($emu->stat('credentialFetches.container'), '>=', 2,
 	'the credentials were fetched again during the batch');
+
+# Row 2: the container endpoint is down when Bedrock rejects the token:
+# the refetch fails, and the call fails cleanly (28000), promptly.
 $emu->admin('clear');
 $emu->admin('reset');
+$emu->admin('services', '{"container":{"enabled":false}}');
+$emu->admin('fault', '{"type":"error","code":"ExpiredTokenException","count":1}');
+($out, $err) = guarded($plain, qq{
+SET client_min_messages = warning;
+SELECT bedrock_chat('$model', 'expired, endpoint down');
+}, 'container endpoint down after an expired token (no preload)');
+like($err, qr/(28000|ExpiredToken)/, 'the call fails with an authorization error');
+$emu->admin('reset');
 $plain->stop;
+
+# ---------------------------------------------------------------------------
+# The preloaded rows.  One session runs them all (its socket count is
+# compared before and after); each row is a 5-prompt batch with on_error
+# "json" unless said otherwise, whose every row must be an answer or an
+# error object with an expected code, and which must add a usage row per
+# call.
+# ---------------------------------------------------------------------------
+my $node = $emu->preloaded_node('matrix',
+	conf => "bedrock.usage_flush_ms = 100\nrestart_after_crash = on\n");
+
+my $s = $node->background_psql('postgres', on_error_stop => 0,
+	timeout => $watchdog_s);
+$s->set_query_timer_restart();
+$s->query_safe("SET client_min_messages = warning");
+my $backend_pid = $s->query_safe('SELECT pg_backend_pid()');
+# warm up one connection, then take the baseline
+$s->query_safe("SELECT bedrock_chat('$model', 'warm up') IS NOT NULL");
+my $sockets_before = socket_count($backend_pid);
+
+sub usage_rows
+{
+	return $node->safe_psql('postgres', 'SELECT count(*) FROM bedrock.usage_log');
+}
+
+sub wait_usage_rows
+{
+	my ($n, $what) = @_;
+	ok($node->poll_query_until('postgres',
+			"SELECT count(*) >= $n FROM bedrock.usage_log"),
+		"$what: a usage row per call");
+}
+
+# Run $sql in the session under the watchdog; returns (stdout, stderr).
+sub in_session
+{
+	my ($sql, $what) = @_;
+	my $t0 = time;
+	my $res = eval { $s->query($sql) };
+	if (!defined $res)
+	{
+		fail("$what: returned within the ${watchdog_s}s watchdog");
+		$node->stop('immediate');
+		BAIL_OUT("$what hung: $@");
+	}
+	my $err = $s->{stderr};
+	$s->{stderr} = '';
+	pass(sprintf('%s: returned within the watchdog (%.1fs)', $what, time - $t0));
+	return ($res, $err);
+}
+
+# A batch of $n prompts under @faults; every row must be "ok" or a code
+# matching $codes; returns the codes, comma-separated in input order.
+sub batch_row
+{
+	my ($what, $faults, $codes, %o) = @_;
+	my $n = $o{n} // 5;
+	my $opts = $o{options} // '{}';
+	$emu->admin('clear');
+	$emu->admin('fault', $_) for @$faults;
+	my $before = usage_rows();
+	my ($res, $err) = in_session(qq{
+SELECT string_agg(CASE WHEN response ? 'text' THEN 'ok'
+                       ELSE coalesce(response->'error'->>'code', 'NULL') END, ',' ORDER BY ord)
+  FROM bedrock_chat_batch('$model', array_fill('echo: model output of $what'::text, ARRAY[$n]),
+                          NULL, '$opts'::jsonb)}, $what);
+	is($err, '', "$what: no statement error");
+	my @got = split /,/, $res;
+	is(scalar(@got), $n, "$what: a row per prompt");
+	is(scalar(grep { $_ ne 'ok' && $_ !~ /^(?:$codes)$/ } @got), 0,
+		"$what: every call answered or failed with an expected code ($res)");
+	wait_usage_rows($before + $n, $what);
+	$emu->admin('clear');
+	return $res;
+}
+
+batch_row('throttling storm',
+	[ '{"type":"throttle","count":0,"for_ms":1500}' ], 'ThrottlingException',
+	options => '{"max_attempts": 2}');
+batch_row('5xx burst',
+	[ '{"type":"error","code":"InternalServerException","count":4}',
+	  '{"type":"status_only","status":502,"count":2}' ],
+	'InternalServerException|HTTP502');
+batch_row('reset mid-body',
+	[ '{"type":"truncate","mode":"rst","bytes":20,"count":3}' ], 'ConnectionLost');
+batch_row('truncated body',
+	[ '{"type":"truncate","count":3}' ], 'ConnectionLost');
+batch_row('slow body past the timeout',
+	[ '{"type":"slow_body","ms":3000,"count":2}' ], 'RequestTimeout',
+	options => '{"timeout_ms": 800, "max_attempts": 1}');
+batch_row('malformed JSON',
+	[ '{"type":"malformed","count":2}' ], 'MalformedResponse');
+my $nul = batch_row('NUL escapes',
+	[ '{"type":"bad_content","kind":"nul_escape","every":2,"count":2}' ],
+	'MalformedResponse');
+is(scalar(() = $nul =~ /MalformedResponse/g), 2, 'NUL escapes: exactly the two spoiled calls failed');
+batch_row('invalid UTF-8',
+	[ '{"type":"bad_content","kind":"invalid_utf8","count":2}' ], 'MalformedResponse');
+batch_row('deep nesting',
+	[ '{"type":"bad_content","kind":"deep_nesting","depth":100000,"count":2}' ],
+	'MalformedResponse');
+batch_row('huge headers',
+	[ '{"type":"huge_headers","headers":64,"size":8192,"count":2}' ],
+	'TransportFailure');
+batch_row('expired token mid-batch (static credentials)',
+	[ '{"type":"error","code":"ExpiredTokenException","after":2,"count":2}' ],
+	'ExpiredTokenException');
+
+# the clock skew row: the emulator's clock runs 15 minutes ahead, it
+# rejects our signatures (Signature expired), we learn the offset from its
+# Date header and re-sign: every call answers, those signed before the
+# first rejection came back included
+$emu->admin('clock', '900');
+batch_row('clock skew', [], 'none');
+$emu->admin('clock', '0');
+batch_row('clock back', [], 'none');
+
+# on_error "raise": a NUL escape is a SQL error with an errcode, and the
+# model's output is in no log line
+$emu->admin('fault', '{"type":"bad_content","kind":"nul_escape","count":1}');
+my $before = usage_rows();
+my (undef, $raise_err) = in_session(qq{\\set VERBOSITY verbose
+SELECT bedrock_chat('$model', 'echo: raise output', NULL, '{"on_error": "raise"}')}, 'NUL escape under raise');
+like($raise_err, qr/ERROR:\s+(\w{5}): Bedrock Converse failed: the response contains a NUL character/,
+	'NUL escape under raise: a clean error');
+like($raise_err, qr/MalformedResponse/, 'the detail names MalformedResponse');
+wait_usage_rows($before + 1, 'NUL escape under raise');
+$s->query_safe('\set VERBOSITY default');
+# (log_statement = all logs our prompts: look for the answer's own text,
+# which the fault made "...\u0000after", and for jsonb's CONTEXT line)
+my $log = slurp_file($node->logfile);
+unlike($log, qr/u0000after|JSON data, line/, 'no model output in the server log');
+
+# unconvertible text in a LATIN1 database
+$node->safe_psql('postgres', q{CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$node->safe_psql('latin1', 'CREATE EXTENSION bedrock_fdw');
+$emu->admin('fault', '{"type":"bad_content","kind":"unmappable","count":1}');
+my ($lret, $lout, $lerr) = $node->psql('latin1', qq{
+SELECT string_agg(coalesce(response->'error'->>'code', 'ok'), ',' ORDER BY ord)
+  FROM bedrock_chat_batch('$model', ARRAY['echo: a', 'echo: b'])}, timeout => $watchdog_s);
+is($lout, 'MalformedResponse,ok', 'LATIN1: the unmappable answer fails alone');
+is($lerr, '', 'LATIN1: no statement error');
+$emu->admin('clear');
+
+# the session is still usable and keeps no socket beyond its connection cache
+is($s->query_safe("SELECT bedrock_chat('$model', 'after the matrix')->>'stop_reason'"),
+	'end_turn', 'the session calls again after every fault');
+my $sockets_after = socket_count($backend_pid);
+cmp_ok($sockets_after, '<=', $sockets_before + 16,
+	"no leaked socket ($sockets_before before, $sockets_after after; the connection cache keeps at most one per concurrent request)");
+$s->quit;
+
+# the credential worker and the usage writer SIGKILLed: the postmaster
+# restarts them (after a crash restart of the cluster), and calls are
+# logged again afterwards
+for my $worker ('bedrock_fdw credentials', 'bedrock_fdw usage writer')
+{
+	my $pid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = '$worker'");
+	ok($pid =~ /^\d+$/, "$worker is running");
+	kill 'KILL', $pid;
+	ok($node->poll_query_until('postgres',
+			"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = '$worker' AND pid <> $pid"),
+		"$worker restarted after SIGKILL");
+	my $n = usage_rows();
+	is($node->safe_psql('postgres',
+			"SELECT bedrock_chat('$model', 'after killing $worker')->>'stop_reason'"),
+		'end_turn', "a call works after $worker was killed");
+	wait_usage_rows($n + 1, "after killing $worker");
+}
+
+# no crash but the two we caused
+$log = slurp_file($node->logfile);
+my @signals = $log =~ /terminated by signal (\d+)/g;
+is(scalar(grep { $_ != 9 } @signals), 0, 'no process died of a signal we did not send');
+is(scalar(@signals), 2, 'exactly the two SIGKILLs');
+$node->stop;
 
 done_testing();

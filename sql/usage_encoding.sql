@@ -17,11 +17,15 @@ SELECT bedrock_chat(repeat(U&'\00E9', 150), 'hello', NULL,
                     '{"on_error": "null", "max_attempts": 1}') IS NULL AS failed;
 \c postgres
 CREATE EXTENSION bedrock_fdw;
+-- wait (20 s at most) for the usage writer
 DO $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '20 seconds';
 BEGIN
-    FOR i IN 1..400 LOOP
-        EXIT WHEN (SELECT count(*) FROM bedrock.usage_log
-                    WHERE application_name = 'regress_usage_encoding') >= 1;
+    WHILE NOT EXISTS (SELECT FROM bedrock.usage_log
+                       WHERE application_name = 'regress_usage_encoding')
+          AND clock_timestamp() < deadline
+    LOOP
         PERFORM pg_sleep(0.05);
     END LOOP;
 END $$;

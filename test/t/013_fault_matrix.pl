@@ -287,4 +287,36 @@ is(scalar(grep { $_ != 9 } @signals), 0, 'no process died of a signal we did not
 is(scalar(@signals), 2, 'exactly the two SIGKILLs');
 $node->stop;
 
+# ---------------------------------------------------------------------------
+# IMDS and STS outages: the credential worker fetched the instance role and
+# assumed a role on top; then both services go down.  Calls go on with the
+# cached credentials; when Bedrock rejects them, the refetch fails and the
+# call either still answers with what is cached or fails cleanly (28000),
+# within the watchdog.
+# ---------------------------------------------------------------------------
+$emu->admin('reset');
+my $outage = $emu->preloaded_node('outage', credentials => 0,
+	conf => "bedrock.credential_source = 'instance'\n"
+	  . "bedrock.imds_endpoint = '" . $emu->endpoint . "'\n"
+	  . "bedrock.sts_endpoint = '" . $emu->endpoint . "'\n"
+	  . "bedrock.role_arn = 'arn:aws:iam::123456789012:role/bedrock-caller'\n");
+is($outage->safe_psql('postgres', "SELECT bedrock_chat('$model', 'before the outage')->>'stop_reason'"),
+	'end_turn', 'instance role + assumed role: a call works');
+$emu->admin('services', '{"imds":{"enabled":false},"sts":{"enabled":false}}');
+($out, $err) = guarded($outage, qq{
+SELECT string_agg(CASE WHEN response ? 'text' THEN 'ok' ELSE response->'error'->>'code' END, ',')
+  FROM bedrock_chat_batch('$model', array_fill('during the outage'::text, ARRAY[5]))},
+	'IMDS and STS down, credentials cached');
+is($out, 'ok,ok,ok,ok,ok', 'IMDS and STS down: the cached credentials serve every call');
+$emu->admin('fault', '{"type":"error","code":"ExpiredTokenException","count":1}');
+($out, $err) = guarded($outage, qq{
+SELECT bedrock_chat('$model', 'rejected during the outage')->>'stop_reason'},
+	'IMDS and STS down, token rejected');
+ok($out eq 'end_turn' || $err =~ /28000/,
+	"token rejected during the outage: an answer or a clean 28000 (out '$out', err '$err')");
+$emu->admin('reset');
+$log = slurp_file($outage->logfile);
+unlike($log, qr/terminated by signal/, 'outage: no process died');
+$outage->stop;
+
 done_testing();

@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/jsonapi.h"
 #include "fmgr.h"
@@ -343,9 +344,27 @@ convert_utf8(const char *s, int len, bool substitute)
 
 	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
 		return pnstrdup(s, len);
-	proc = FindDefaultConversionProc(PG_UTF8, enc);
+	/* the conversion is found in the catalogs: only in a transaction */
+	proc = IsTransactionState() ? FindDefaultConversionProc(PG_UTF8, enc) : InvalidOid;
 	if (!OidIsValid(proc))
-		return substitute ? pnstrdup(s, len) : NULL;
+	{
+		/* no conversion to use: ASCII is valid in every server encoding */
+		char	   *out = pnstrdup(s, len);
+
+		for (int i = 0; i < len; i++)
+		{
+			if (IS_HIGHBIT_SET(out[i]))
+			{
+				if (!substitute)
+				{
+					pfree(out);
+					return NULL;
+				}
+				out[i] = '?';
+			}
+		}
+		return out;
+	}
 	initStringInfo(&out);
 	buf = palloc((size_t) Min(len, 65536) * MAX_CONVERSION_GROWTH + 1);
 	while (pos < len)

@@ -197,6 +197,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	params.secret_access_key = creds.secret_access_key;
 	params.session_token = creds.session_token;
 	params.signing_time = (pg_time_t) (time(NULL) + clock_offset_s);
+	call->signed_clock_offset_s = clock_offset_s;
 	params.normalize_path = true;
 	params.double_encode_path = true;
 
@@ -400,8 +401,13 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 		}
 		else if (rc == RETRY_CLOCK_SKEW)
 		{
-			/* re-sign once with the corrected clock; not a quota matter */
-			if (offset_changed && !call->skew_retried && call->attempts < call->max_attempts)
+			/*
+			 * Re-sign once with the corrected clock; not a quota matter.  In
+			 * a batch, the first rejection teaches the offset: the attempts
+			 * signed before it, rejected in their turn, are retried too.
+			 */
+			if ((offset_changed || call->signed_clock_offset_s != clock_offset_s) &&
+				!call->skew_retried && call->attempts < call->max_attempts)
 			{
 				call->skew_retried = true;
 				next = 0;

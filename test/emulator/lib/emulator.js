@@ -12,7 +12,7 @@ const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
 const { handleInvoke, handleCountTokens } = require('./invoke');
-const { FaultQueue, TYPES: FAULT_TYPES } = require('./faults');
+const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require('./faults');
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
 const sts = require('./sts');
 
@@ -596,6 +596,18 @@ class Emulator {
       this.sendSlow(req, res, response, fault, opts);
       return;
     }
+    if (fault && fault.type === 'bad_content') {
+      const r = { ...response, body: badContentBody(fault, response.body || Buffer.alloc(0)) };
+      finish(r);
+      this.send(req, res, r, opts);
+      return;
+    }
+    if (fault && fault.type === 'huge_headers') {
+      const r = { ...response, headers: { ...(response.headers || {}), ...hugeHeaders(fault) } };
+      finish(r);
+      this.send(req, res, r, opts);
+      return;
+    }
     finish(response);
     this.send(req, res, response, opts);
   }
@@ -701,7 +713,8 @@ class Emulator {
     res.writeHead(response.status, headers);
     res.flushHeaders();
     const part = full.subarray(0, n);
-    const kill = () => req.socket.destroy();
+    // "rst": a reset in the middle of the body; else the connection just closes
+    const kill = () => (fault.mode === 'rst' ? this.dropConnection(req, 'rst') : req.socket.destroy());
     if (part.length) res.write(part, kill);
     else setImmediate(kill);
   }

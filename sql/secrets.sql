@@ -14,8 +14,11 @@ SELECT current_setting('bedrock.secret_access_key') <> '' AS superuser_sees_secr
 
 -- an ordinary role: not shown, not listed, not settable
 SET ROLE regress_bedrock_user;
+-- (the wording of this error changed in PostgreSQL 16: show its code only)
+\set VERBOSITY sqlstate
 SHOW bedrock.secret_access_key;
 SELECT current_setting('bedrock.session_token');
+\set VERBOSITY default
 SELECT count(*) AS listed FROM pg_settings WHERE name LIKE 'bedrock.%key%' OR name = 'bedrock.session_token';
 SET bedrock.secret_access_key = 'x';
 SET bedrock.endpoint = 'http://127.0.0.1:9';

@@ -4,7 +4,7 @@
 
 const http = require('http');
 const http2 = require('http2');
-const https = require('https');
+const tlsLib = require('tls');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
 const { CredentialStore } = require('./credentials');
@@ -33,6 +33,14 @@ const MODEL_OPS = {
 };
 
 const kConn = Symbol('emulatorConnection');
+
+/**
+ * ALPN selection of an HTTP/1.1-only TLS listener: http/1.1 when the client offers it; otherwise
+ * undefined, which makes Node.js end the handshake with the no_application_protocol alert.
+ */
+function selectHttp1({ protocols }) {
+  return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+}
 
 function isLoopbackAddress(addr) {
   if (!addr) return false;
@@ -212,15 +220,26 @@ class Emulator {
    * the same request handling as the plain listener. tls: {cert, key} (PEM), maxConcurrentStreams?,
    * http1Only? (an HTTPS server that does not offer h2, like some proxies).
    * Every TLS connection gets its own id (an HTTP/2 session is one connection).
+   *
+   * An http1Only listener selects http/1.1 when the client offers it, serves a client that offers no
+   * ALPN at all as HTTP/1.1, and ends the handshake with the fatal no_application_protocol alert
+   * (RFC 7301) when the client offers only other protocols (an h2-only client). ALPNProtocols alone
+   * is not enough: Node.js before 20 then completes the handshake without ALPN, and an h2-only
+   * client starts an HTTP/2 session on an HTTP/1.1 server; ALPNCallback (Node.js 18.19 and later)
+   * rejects it the same way on every version. Node.js 18's https.Server refuses ALPNCallback (it
+   * always sets ALPNProtocols), so the listener is a tls.Server handing its connections to an
+   * http.Server.
    */
   createTlsServer(tls) {
     if (!tls.cert || !tls.key) throw new Error('the TLS listener needs a certificate and a key');
     let srv;
+    let http1 = null; // the HTTP/1.1 server behind an http1Only listener
     if (tls.http1Only) {
-      srv = https.createServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['http/1.1'] });
-      srv.keepAliveTimeout = 60000;
-      srv.headersTimeout = 65000;
-      srv.requestTimeout = 0;
+      srv = tlsLib.createServer({ cert: tls.cert, key: tls.key, ALPNCallback: selectHttp1 });
+      http1 = http.createServer();
+      http1.keepAliveTimeout = 60000;
+      http1.headersTimeout = 65000;
+      http1.requestTimeout = 0;
     } else {
       const settings = {};
       if (tls.maxConcurrentStreams) settings.maxConcurrentStreams = tls.maxConcurrentStreams;
@@ -242,7 +261,12 @@ class Emulator {
     srv.on('sessionError', () => {
       // the session is destroyed; its streams see the error
     });
-    srv.on('request', (req, res) => this.dispatch(req, res));
+    if (http1) {
+      srv.on('secureConnection', (socket) => http1.emit('connection', socket));
+      http1.on('request', (req, res) => this.dispatch(req, res));
+    } else {
+      srv.on('request', (req, res) => this.dispatch(req, res));
+    }
     this.tlsServer = srv;
   }
 

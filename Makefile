@@ -82,7 +82,8 @@ all install installcheck:
 	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
 endif
 
-.PHONY: deps test demo bench print-regress valgrind-check
+.PHONY: deps test demo bench print-regress valgrind-check fuzz fuzz-smoke \
+	asan-check bench-load
 
 # Install the compiler, PostgreSQL, headers, libraries and Node.js we need
 # (Debian 12; as root or through sudo).  Does nothing when all are present.
@@ -111,3 +112,12 @@ print-regress:
 # the pg_regress suites against a server under valgrind (slow; not in test)
 valgrind-check:
 	test/sanitize/valgrind-regress
+
+# libFuzzer on the parsers of untrusted input, with ASan and UBSan, inside a
+# single-user backend (test/fuzz/run-fuzz): fuzz, one minute per target
+# (FUZZ_SECONDS); fuzz-smoke, the corpus and a few seconds each (CI)
+fuzz:
+	test/fuzz/run-fuzz fuzz
+
+fuzz-smoke:
+	test/fuzz/run-fuzz smoke

@@ -121,3 +121,8 @@ fuzz:
 
 fuzz-smoke:
 	test/fuzz/run-fuzz smoke
+
+# the regress and TAP suites against an ASan+UBSan build of the extension,
+# the runtime preloaded into the uninstrumented server (slow; not in test)
+asan-check:
+	test/sanitize/asan-check

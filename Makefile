@@ -105,6 +105,13 @@ bench: deps
 	test/bootstrap/as-root $(MAKE) install
 	test/bench/run-bench
 
+# pgbench, 50 clients x 1,000 bedrock_chat calls: no error, a usage row per
+# call, flat backend memory (BENCHMARKS.md)
+bench-load: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/bench/run-load
+
 # the pg_regress suites, for scripts
 print-regress:
 	@echo $(REGRESS)

@@ -118,15 +118,18 @@ print-regress:
 
 # the pg_regress suites against a server under valgrind (slow; not in test)
 valgrind-check:
+	@test/bootstrap/install-deps --valgrind
 	test/sanitize/valgrind-regress
 
 # libFuzzer on the parsers of untrusted input, with ASan and UBSan, inside a
 # single-user backend (test/fuzz/run-fuzz): fuzz, one minute per target
 # (FUZZ_SECONDS); fuzz-smoke, the corpus and a few seconds each (CI)
 fuzz:
+	@test/bootstrap/install-deps --fuzz
 	test/fuzz/run-fuzz fuzz
 
 fuzz-smoke:
+	@test/bootstrap/install-deps --fuzz
 	test/fuzz/run-fuzz smoke
 
 # the regress and TAP suites against an ASan+UBSan build of the extension,

@@ -89,7 +89,8 @@ all install installcheck:
 	@echo "PostgreSQL development files are missing: run 'make deps' (or 'make test')" >&2; exit 1
 endif
 
-.PHONY: deps test demo bench print-regress valgrind-check
+.PHONY: deps test demo bench print-regress valgrind-check fuzz fuzz-smoke \
+	asan-check bench-load
 
 # Install the compiler, PostgreSQL, headers, libraries and Node.js we need
 # (Debian 12; as root or through sudo).  Does nothing when all are present.
@@ -111,6 +112,13 @@ bench: deps
 	test/bootstrap/as-root $(MAKE) install
 	test/bench/run-bench
 
+# pgbench, 50 clients x 1,000 bedrock_chat calls: no error, a usage row per
+# call, flat backend memory (BENCHMARKS.md)
+bench-load: deps
+	$(MAKE) all
+	test/bootstrap/as-root $(MAKE) install
+	test/bench/run-load
+
 # The other PostgreSQL versions: each leg builds this checkout and runs
 # every suite in its own debootstrapped Debian root (PostgreSQL 17 from
 # trixie, 18 from sid, with pgvector), cached in /var/cache/bedrock_fdw.
@@ -131,4 +139,21 @@ print-regress:
 
 # the pg_regress suites against a server under valgrind (slow; not in test)
 valgrind-check:
+	@test/bootstrap/install-deps --valgrind
 	test/sanitize/valgrind-regress
+
+# libFuzzer on the parsers of untrusted input, with ASan and UBSan, inside a
+# single-user backend (test/fuzz/run-fuzz): fuzz, one minute per target
+# (FUZZ_SECONDS); fuzz-smoke, the corpus and a few seconds each (CI)
+fuzz:
+	@test/bootstrap/install-deps --fuzz
+	test/fuzz/run-fuzz fuzz
+
+fuzz-smoke:
+	@test/bootstrap/install-deps --fuzz
+	test/fuzz/run-fuzz smoke
+
+# the regress and TAP suites against an ASan+UBSan build of the extension,
+# the runtime preloaded into the uninstrumented server (slow; not in test)
+asan-check:
+	test/sanitize/asan-check

@@ -925,7 +925,10 @@ http_execute(const HttpRequest *req, HttpResponse *resp)
 /*
  * http_response_header
  *		Value of the first response header with this name (any case), or
- *		NULL.
+ *		NULL.  Every header we read (request id, error type, content type,
+ *		retry and token lifetimes) is printable ASCII; a value with any other
+ *		byte counts as absent, so that callers can copy it into text (usage
+ *		rows, errors, results) without checking its encoding.
  */
 const char *
 http_response_header(const HttpResponse *resp, const char *name)
@@ -937,7 +940,14 @@ http_response_header(const HttpResponse *resp, const char *name)
 		HttpHeaderField *h = lfirst(lc);
 
 		if (pg_strcasecmp(h->name, name) == 0)
+		{
+			for (const char *p = h->value; *p; p++)
+			{
+				if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+					return NULL;
+			}
 			return h->value;
+		}
 	}
 	return NULL;
 }

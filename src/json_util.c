@@ -312,11 +312,15 @@ json_append_string(StringInfo buf, const char *s)
 	escape_json(buf, s);
 }
 
-/* Append a jsonb container as JSON text. */
+/*
+ * Append a jsonb container as JSON text.  A container has no varlena
+ * header of its own (its first word is the member count and kind), so no
+ * size estimate is passed: reading one there asked for up to 256 MB.
+ */
 void
 json_append_jsonb(StringInfo buf, JsonbContainer *container)
 {
-	(void) JsonbToCString(buf, container, VARSIZE_ANY_EXHDR(container));
+	(void) JsonbToCString(buf, container, -1);
 }
 
 /* Server-encoded text as UTF-8 (the same pointer when nothing changes). */

@@ -107,20 +107,13 @@ is($node->safe_psql('postgres',
 $st = stats($h1emu);
 is($st->{httpVersions}{'1.1'}, 16, 'over HTTP/1.1');
 is($st->{tlsRequests}, 16, 'and TLS');
-if ($curl_major >= 8)
-{
-	# libcurl 8 lets one transfer that waited for the first handshake
-	# (PIPEWAIT) queue behind that connection's request once it turns out
-	# to be HTTP/1.1, instead of opening a 16th connection
-	cmp_ok($st->{maxConcurrentRequests}, '>=', 15,
-		'at least 15 of its 16 requests were in flight at once (libcurl 8)');
-	cmp_ok($st->{connections}, '>=', 15, 'on at least 15 connections (libcurl 8)');
-}
-else
-{
-	is($st->{maxConcurrentRequests}, 16, 'its 16 requests were in flight at once');
-	is($st->{connections}, 16, 'on 16 connections');
-}
+# A transfer that waited for the first handshake (PIPEWAIT) may queue
+# behind that connection's request once it turns out to be HTTP/1.1,
+# instead of opening a connection of its own: libcurl 8 always lets one do
+# so, libcurl 7.88 when the handshake is slow (a loaded machine, ASan)
+cmp_ok($st->{maxConcurrentRequests}, '>=', 15,
+	'at least 15 of its 16 requests were in flight at once');
+cmp_ok($st->{connections}, '>=', 15, 'on at least 15 connections');
 $h1emu->stop;
 # BEDROCK_EMULATOR_PORT stays the first emulator's
 $ENV{BEDROCK_EMULATOR_PORT} = $emu->port;

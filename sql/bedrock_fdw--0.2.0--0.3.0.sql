@@ -80,6 +80,67 @@ BEGIN ATOMIC
      LIMIT 1;
 END;
 
+-- The same for the two views that price calls: bigint * numeric, resolved
+-- when CREATE EXTENSION parsed them, could have been bound to an operator
+-- planted in the extension's schema, which would then run as every
+-- reader of the view (security_invoker).  Same columns, pg_catalog's
+-- operators by name.
+CREATE OR REPLACE VIEW bedrock.usage_summary WITH (security_invoker = true) AS
+SELECT u.model,
+       (u.called_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       count(*) FILTER (WHERE u.error_code IN ('ThrottlingException', 'TooManyRequestsException')
+                           OR (u.error_code IS NOT NULL AND u.http_status = 429)) AS throttled_calls,
+       sum(u.throttled_attempts)::bigint AS throttled_attempts,
+       sum(greatest(u.attempts - 1, 0))::bigint AS retries,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       coalesce(sum(u.cache_read_input_tokens), 0)::bigint AS cache_read_input_tokens,
+       coalesce(sum(u.cache_write_input_tokens), 0)::bigint AS cache_write_input_tokens,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY u.client_latency_ms)
+           FILTER (WHERE u.error_code IS NULL) AS p50_latency_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY u.client_latency_ms)
+           FILTER (WHERE u.error_code IS NULL) AS p95_latency_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY u.client_latency_ms)
+           FILTER (WHERE u.error_code IS NULL) AS p99_latency_ms,
+       sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.input_per_1k)
+            OPERATOR(pg_catalog.+)
+            (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.output_per_1k))
+           OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric) AS estimated_cost
+  FROM bedrock.usage_log u
+  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
+                    lead(p.effective_from, 1, 'infinity')
+                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
+               FROM bedrock.model_prices p) p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.model, (u.called_at AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE VIEW bedrock.usage_by_role WITH (security_invoker = true) AS
+SELECT u.role_name,
+       u.principal_arn,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.input_per_1k)
+            OPERATOR(pg_catalog.+)
+            (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.output_per_1k))
+           OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric) AS estimated_cost,
+       min(u.called_at) AS first_call,
+       max(u.called_at) AS last_call
+  FROM bedrock.usage_log u
+  LEFT JOIN (SELECT p.model, p.input_per_1k, p.output_per_1k, p.effective_from,
+                    lead(p.effective_from, 1, 'infinity')
+                        OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until
+               FROM bedrock.model_prices p) p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.role_name, u.principal_arn;
+
 -- bedrock_stats() and bedrock_rate_limits() list every model any role
 -- called: which models a role uses is that role's business.  They are for
 -- the DBA and monitoring now: bedrock_admin and pg_monitor (the superuser

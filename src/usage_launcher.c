@@ -25,10 +25,12 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
-#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -38,7 +40,7 @@
 #include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
@@ -133,23 +135,34 @@ report(const char *reason, const char *hint)
 static Oid
 writer_database(void)
 {
-	Oid			dboid;
+	Oid			dboid = InvalidOid;
 	bool		usable = false;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
 
+	/*
+	 * A heap scan, as the autovacuum launcher does: with no database
+	 * selected, pg_database's indexes (and so get_database_oid and the
+	 * syscache) may not be usable yet.
+	 */
 	StartTransactionCommand();
-	dboid = get_database_oid(bedrock_database, true);
-	if (OidIsValid(dboid))
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
-		if (HeapTupleIsValid(tup))
+		if (strcmp(NameStr(db->datname), bedrock_database) == 0)
 		{
-			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-
+			dboid = db->oid;
 			usable = db->datallowconn && !database_is_invalid_form(db);
-			ReleaseSysCache(tup);
+			break;
 		}
 	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 
 	if (!OidIsValid(dboid))

@@ -261,5 +261,32 @@ is($plain->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 
 is($plain->safe_psql('usagedb',
 		"SELECT prosecdef, proconfig FROM pg_proc WHERE proname = 'bedrock_usage_purge'"),
 	'f|{"search_path=pg_catalog, pg_temp"}', 'G: bedrock_usage_purge runs with its caller\'s rights, search_path pinned');
+
+# ---- H: an operator planted in the schema the extension is created in,
+# before CREATE EXTENSION: the cost function and views must not have bound
+# it (bigint * numeric matches no pg_catalog operator exactly)
+$plain->safe_psql('postgres', 'CREATE DATABASE plantdb OWNER dbowner');
+$plain->safe_psql('plantdb', q{
+	CREATE FUNCTION public.mul(bigint, numeric) RETURNS numeric LANGUAGE plpgsql AS $$
+	BEGIN
+		ALTER ROLE dbowner SUPERUSER;
+		RETURN $1::numeric OPERATOR(pg_catalog.*) $2;
+	END $$;
+	CREATE OPERATOR public.* (LEFTARG = bigint, RIGHTARG = numeric, FUNCTION = public.mul);
+}, extra_params => [ '-U', 'dbowner' ]);
+$plain->safe_psql('plantdb', q{
+	CREATE EXTENSION bedrock_fdw;
+	INSERT INTO bedrock.model_prices VALUES ('m', 1, 2);
+	INSERT INTO bedrock.usage_log (called_at, role_name, operation, model, input_tokens,
+	                               output_tokens, attempts)
+	VALUES (now(), current_user, 'converse', 'm', 1000, 1000, 1);
+});
+is($plain->safe_psql('plantdb', q{
+		SELECT (SELECT estimated_cost FROM bedrock.usage_summary WHERE model = 'm'),
+		       (SELECT estimated_cost FROM bedrock.usage_by_role),
+		       bedrock.call_cost('m', now(), 1000, 1000)}),
+	'3.000|3.000|3.000', 'H: the superuser reads the costs');
+is($plain->safe_psql('postgres', "SELECT rolsuper FROM pg_roles WHERE rolname = 'dbowner'"), 'f',
+	'H: the planted operator did not run');
 $plain->stop;
 done_testing();

@@ -141,6 +141,16 @@ SELECT u.role_name,
         AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
  GROUP BY u.role_name, u.principal_arn;
 
+-- And model_prices' checks (numeric >= integer: no exact pg_catalog
+-- operator either), which run on every insert and update of a price.
+ALTER TABLE bedrock.model_prices
+    DROP CONSTRAINT model_prices_input_per_1k_check,
+    DROP CONSTRAINT model_prices_output_per_1k_check,
+    ADD CONSTRAINT model_prices_input_per_1k_check
+        CHECK (input_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric),
+    ADD CONSTRAINT model_prices_output_per_1k_check
+        CHECK (output_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric);
+
 -- bedrock_stats() and bedrock_rate_limits() list every model any role
 -- called: which models a role uses is that role's business.  They are for
 -- the DBA and monitoring now: bedrock_admin and pg_monitor (the superuser

@@ -64,6 +64,17 @@ my $escalate = q{
 	END $$;
 };
 
+# A schema evil with a now() that does the same, for a search_path that
+# puts it first.
+my $evil_now = q{
+	CREATE SCHEMA evil;
+	CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
+	BEGIN
+		ALTER ROLE dbowner SUPERUSER;
+		RETURN pg_catalog.now();
+	END $$;
+};
+
 # ---- A: a fake bedrock.usage_log, made by the database owner before the
 # extension exists in the usage database
 my $offset = -s $node->logfile;
@@ -106,13 +117,7 @@ $node->safe_psql('postgres', 'ALTER ROLE dbowner NOSUPERUSER');
 
 # ---- B: the database's search_path puts the owner's now() and operators
 # first; the writer's purge (and bedrock_usage_purge) must not run them
-$node->safe_psql('usagedb', q{
-	CREATE SCHEMA evil;
-	CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
-	BEGIN
-		ALTER ROLE dbowner SUPERUSER;
-		RETURN pg_catalog.now();
-	END $$;
+$node->safe_psql('usagedb', $evil_now . q{
 	CREATE FUNCTION evil.lt(timestamptz, timestamptz) RETURNS boolean LANGUAGE plpgsql AS $$
 	BEGIN
 		ALTER ROLE dbowner SUPERUSER;
@@ -242,13 +247,7 @@ $plain->safe_psql('postgres', q{
 	CREATE DATABASE usagedb OWNER dbowner;
 });
 $plain->safe_psql('usagedb', 'CREATE EXTENSION bedrock_fdw; GRANT bedrock_admin TO purger');
-$plain->safe_psql('usagedb', q{
-	CREATE SCHEMA evil;
-	CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
-	BEGIN
-		ALTER ROLE dbowner SUPERUSER;
-		RETURN pg_catalog.now();
-	END $$;
+$plain->safe_psql('usagedb', $evil_now . q{
 	GRANT USAGE ON SCHEMA evil TO PUBLIC;
 	ALTER DATABASE usagedb SET search_path = evil, pg_catalog, public;
 }, extra_params => [ '-U', 'dbowner' ]);
@@ -264,7 +263,8 @@ is($plain->safe_psql('usagedb',
 
 # ---- H: an operator planted in the schema the extension is created in,
 # before CREATE EXTENSION: the cost function and views must not have bound
-# it (bigint * numeric matches no pg_catalog operator exactly)
+# it (bigint * numeric, numeric >= integer match no pg_catalog operator
+# exactly), nor model_prices' checks
 $plain->safe_psql('postgres', 'CREATE DATABASE plantdb OWNER dbowner');
 $plain->safe_psql('plantdb', q{
 	CREATE FUNCTION public.mul(bigint, numeric) RETURNS numeric LANGUAGE plpgsql AS $$
@@ -273,6 +273,12 @@ $plain->safe_psql('plantdb', q{
 		RETURN $1::numeric OPERATOR(pg_catalog.*) $2;
 	END $$;
 	CREATE OPERATOR public.* (LEFTARG = bigint, RIGHTARG = numeric, FUNCTION = public.mul);
+	CREATE FUNCTION public.ge(numeric, integer) RETURNS boolean LANGUAGE plpgsql AS $$
+	BEGIN
+		ALTER ROLE dbowner SUPERUSER;
+		RETURN $1 OPERATOR(pg_catalog.>=) $2;
+	END $$;
+	CREATE OPERATOR public.>= (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = public.ge);
 }, extra_params => [ '-U', 'dbowner' ]);
 $plain->safe_psql('plantdb', q{
 	CREATE EXTENSION bedrock_fdw;

@@ -137,6 +137,7 @@ writer_database(void)
 {
 	Oid			dboid = InvalidOid;
 	bool		usable = false;
+	char	   *reason;
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
@@ -165,19 +166,20 @@ writer_database(void)
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 
-	if (!OidIsValid(dboid))
-		report(psprintf("database \"%s\" named by bedrock.database does not exist", bedrock_database),
-			   "Create it and CREATE EXTENSION bedrock_fdw in it, or set bedrock.database to a database that has the extension.");
-	else if (!usable)
-		report(psprintf("database \"%s\" named by bedrock.database does not accept connections", bedrock_database),
-			   "ALTER DATABASE ... ALLOW_CONNECTIONS true, or set bedrock.database to another database.");
-	else if (usage_database_wanted(dboid))
+	if (OidIsValid(dboid) && usable)
 	{
-		/* being dropped or altered: quietly look again soon */
-		return InvalidOid;
-	}
-	else
+		if (usage_database_wanted(dboid))
+			return InvalidOid;	/* being dropped or altered: look again soon */
 		return dboid;
+	}
+	reason = psprintf(OidIsValid(dboid) ?
+					  "database \"%s\" named by bedrock.database does not accept connections" :
+					  "database \"%s\" named by bedrock.database does not exist",
+					  bedrock_database);
+	report(reason, OidIsValid(dboid) ?
+		   "ALTER DATABASE ... ALLOW_CONNECTIONS true, or set bedrock.database to another database." :
+		   "Create it and CREATE EXTENSION bedrock_fdw in it, or set bedrock.database to a database that has the extension.");
+	pfree(reason);
 	return InvalidOid;
 }
 

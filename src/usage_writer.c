@@ -214,6 +214,8 @@ run_in_transaction(TransactionWork work, void *arg, LOCKMODE lockmode,
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (problem != NULL || done)
 		report_problem(problem);
+	if (problem != NULL)
+		pfree(problem);
 	return done;
 }
 

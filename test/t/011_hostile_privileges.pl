@@ -48,6 +48,8 @@ sub call_as_caller
 		extra_params => [ '-U', 'caller' ]);
 }
 
+my $log;
+
 sub log_since
 {
 	my ($offset) = @_;
@@ -176,6 +178,32 @@ ok($node->poll_query_until('usagedb',
 		"SELECT count(*) = 1 FROM bedrock.usage_log WHERE request_id = '$rid'"),
 	'C: once the trigger is gone the waiting record is stored');
 
+# ---- I: the writer runs as the table's owner, not as the superuser: a
+# superuser gave usage_log to tabowner and indexed it on an expression that
+# logs who evaluates it
+$node->safe_psql('usagedb', q{
+	CREATE ROLE tabowner;
+	ALTER TABLE bedrock.usage_log OWNER TO tabowner;
+	CREATE FUNCTION public.who(bigint) RETURNS bigint IMMUTABLE LANGUAGE plpgsql AS $$
+	BEGIN
+		RAISE LOG 'usage_log indexed as %', current_user;
+		RETURN $1;
+	END $$;
+	CREATE INDEX usage_log_who ON bedrock.usage_log (public.who(id));
+});
+$offset = -s $node->logfile;
+$rid = call_as_caller('as owner');
+ok($node->poll_query_until('usagedb',
+		"SELECT count(*) = 1 FROM bedrock.usage_log WHERE request_id = '$rid'"),
+	'I: the writer stores into a table owned by another role');
+$log = log_since($offset);
+like($log, qr/usage_log indexed as tabowner/, 'I: it inserts as the table\'s owner');
+unlike($log, qr/usage_log indexed as (?!tabowner)/, 'I: and as no one else');
+$node->safe_psql('usagedb', q{
+	DROP INDEX bedrock.usage_log_who;
+	ALTER TABLE bedrock.usage_log OWNER TO CURRENT_USER;
+});
+
 # ---- D: objects created first, in schema bedrock and before the extension
 my ($ret, $out, $err) = $node->psql('postgres', 'CREATE TABLE bedrock.usage_log2 (x int)',
 	extra_params => [ '-U', 'caller' ]);
@@ -220,7 +248,7 @@ like(log_since($offset), qr/usage writer leaves database "dropme"/, 'F: the writ
 $rid = call_as_caller('after drop');
 # the old writer restarted every 5 seconds: give it time for several
 sleep(12);
-my $log = log_since($offset);
+$log = log_since($offset);
 my $fatals = () = $log =~ /FATAL/g;
 my $warnings = () = $log =~ /usage records wait: database "dropme" named by bedrock.database does not exist/g;
 is($fatals, 0, 'F: no FATAL while bedrock.database does not exist');

@@ -44,7 +44,9 @@ OBJS = \
 	src/chat.o \
 	src/chat_batch.o \
 	src/json_util.o \
-	src/runtime.o
+	src/runtime.o \
+	src/enrich_timeout.o \
+	src/usage_database_notice.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
@@ -62,7 +64,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
-	rate_limits upgrade
+	rate_limits upgrade roles
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

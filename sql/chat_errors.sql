@@ -76,6 +76,22 @@ SELECT set_config('bedrock.endpoint', 'https://127.0.0.1:' || :'emulator_port', 
 SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi', NULL, '{"max_attempts": 1}')$$);
 ROLLBACK;
 
+-- a request signed for another region than the endpoint's: the hint
+-- names bedrock.region (and its value)
+BEGIN;
+SET LOCAL bedrock.region = 'eu-west-3';
+SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi', NULL, '{"max_attempts": 1}')$$);
+ROLLBACK;
+
+-- half a key pair: the message names the setting that is set and the one
+-- that is missing, never a value; nothing is sent
+\! node test/emulator/admin.js reset
+BEGIN;
+SET LOCAL bedrock.secret_access_key = '';
+SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'Hi')$$);
+ROLLBACK;
+\! node test/emulator/admin.js stat requests.converse
+
 -- on_error: raise (the default), null, json
 SELECT bedrock_chat('openai.no-such-model-v9:0', 'Hi', NULL, '{"on_error": "null"}') IS NULL AS is_null;
 SELECT jsonb_pretty(regress_stable(bedrock_chat('openai.no-such-model-v9:0', 'Hi', NULL, '{"on_error": "json"}')));

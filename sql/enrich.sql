@@ -42,10 +42,75 @@ CALL bedrock_enrich('"Con tracts"', 'sum mary', $$'x'$$, 'm', chunk_size => 0);
 CALL bedrock_enrich('"Con tracts"', 'sum mary', NULL, 'm');
 SELECT count(*) FROM "Con tracts";
 
+-- a prompt in plain text instead of an SQL expression: a hint says so,
+-- and no job is recorded
+\set VERBOSITY verbose
+CALL bedrock_enrich('"Con tracts"', 'sum mary', 'Summarize this contract', 'm');
+CALL bedrock_enrich('"Con tracts"', 'sum mary', 'Summarize', 'm');
+\set VERBOSITY default
+SELECT count(*) AS jobs FROM bedrock.jobs;
+
+-- a job whose every call failed ends "failed" with the reason; rows without
+-- a prompt are skipped, not errors
+CREATE TABLE enrich_notes (id int, body text, answer text);
+INSERT INTO enrich_notes SELECT g, CASE WHEN g > 3 THEN 'note ' || g END, NULL FROM generate_series(1, 5) g;
+\! node test/emulator/admin.js fault '{"type":"error","code":"AccessDeniedException","count":0}'
+CALL bedrock_enrich('enrich_notes', 'answer', 'body', 'openai.gpt-oss-20b-1:0');
+\! node test/emulator/admin.js reset
+SELECT status, rows_done, rows_skipped, errors, last_error_code,
+       last_error_message IS NOT NULL AS has_message,
+       cardinality(failed_rows) AS failed_rows, finished_at IS NOT NULL AS finished
+  FROM bedrock.jobs WHERE table_name = 'enrich_notes';
+-- the failed-row sample is bounded (at most 100 kept, all counted)
+\! node test/emulator/admin.js fault '{"type":"error","code":"AccessDeniedException","count":0}'
+INSERT INTO enrich_notes SELECT g, 'note ' || g, NULL FROM generate_series(6, 130) g;
+CALL bedrock_enrich('enrich_notes', 'answer', 'body', 'openai.gpt-oss-20b-1:0', chunk_size => 50);
+\! node test/emulator/admin.js reset
+SELECT status, rows_skipped, errors, cardinality(failed_rows) AS failed_rows
+  FROM bedrock.jobs WHERE table_name = 'enrich_notes' ORDER BY job_id DESC LIMIT 1;
+DELETE FROM enrich_notes WHERE id > 5;
+
+-- a statement_timeout that cancels a chunk marks the job interrupted at
+-- once (not on the next run), with the reason
+\! node test/emulator/admin.js fault '{"type":"latency","ms":5000,"count":1}'
+SET statement_timeout = '1s';
+CALL bedrock_enrich('enrich_notes', 'answer', 'body', 'openai.gpt-oss-20b-1:0');
+RESET statement_timeout;
+\! node test/emulator/admin.js reset
+SELECT status, rows_done, last_error_code, finished_at IS NOT NULL AS finished
+  FROM bedrock.jobs WHERE table_name = 'enrich_notes' ORDER BY job_id DESC LIMIT 1;
+
+-- statement_timeout bounds each chunk, not the whole CALL: six chunks of
+-- 0.5 s each finish under a 2 s timeout
+INSERT INTO enrich_notes SELECT g, 'note ' || g, NULL FROM generate_series(6, 9) g;
+\! node test/emulator/admin.js fault '{"type":"latency","ms":500,"count":0}'
+SET statement_timeout = '2s';
+CALL bedrock_enrich('enrich_notes', 'answer', 'body', 'openai.gpt-oss-20b-1:0', chunk_size => 1);
+RESET statement_timeout;
+\! node test/emulator/admin.js reset
+SELECT status, rows_done, rows_skipped, errors
+  FROM bedrock.jobs WHERE table_name = 'enrich_notes' ORDER BY job_id DESC LIMIT 1;
+SELECT count(answer) AS filled, count(*) FILTER (WHERE body IS NOT NULL) AS with_prompt FROM enrich_notes;
+
 -- it spends the server's AWS identity: not for PUBLIC
 CREATE ROLE regress_enrich_user;
 SET ROLE regress_enrich_user;
 CALL bedrock_enrich('"Con tracts"', 'sum mary', $$'x'$$, 'm');
+
+-- nobody forges or touches another role's jobs: the role, backend and
+-- status of a job come from the procedure, and only its own jobs may be
+-- updated
+INSERT INTO bedrock.enrich_jobs (table_name, target_column, model, rows_total, pid)
+VALUES ('t', 'c', 'm', 1, 1);
+INSERT INTO bedrock.enrich_jobs (table_name, target_column, model, rows_total, status, rows_done)
+VALUES ('t', 'c', 'm', 1, 'done', 1000000);
+INSERT INTO bedrock.enrich_jobs (table_name, target_column, model, rows_total, role_name)
+VALUES ('t', 'c', 'm', 1, 'postgres');
+UPDATE bedrock.enrich_jobs SET rows_done = 0, status = 'failed';
+UPDATE bedrock.enrich_jobs SET role_name = current_user;
+DELETE FROM bedrock.enrich_jobs;
+SELECT count(*) AS visible FROM bedrock.jobs;
 RESET ROLE;
+SELECT count(*) FILTER (WHERE status = 'failed') AS failed_jobs FROM bedrock.jobs;
 DROP ROLE regress_enrich_user;
-DROP TABLE "Con tracts";
+DROP TABLE "Con tracts", enrich_notes;

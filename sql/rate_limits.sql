@@ -90,11 +90,59 @@ ALTER SYSTEM SET bedrock.adaptive_rate_limiting = off;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 SHOW bedrock.adaptive_rate_limiting;
-SELECT model, adaptive, allowed_rpm, throttled > 0 AS throttled FROM bedrock.rate_limits;
+SELECT model, adaptive, allowed_rpm, throttled > 0 AS throttled, slowed_down FROM bedrock.rate_limits;
 ALTER SYSTEM RESET bedrock.adaptive_rate_limiting;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 SHOW bedrock.adaptive_rate_limiting;
+
+-- bedrock.rate_limits shows why calls wait after a throttling storm: the
+-- adaptive rate is below the configured one (any applies when none is
+-- configured), since the throttle that began the slowdown
+SELECT model, slowed_down, slowed_down_since IS NOT NULL AS since,
+       slowed_down_since <= last_throttle AS began_first, slowdown_throttles > 0 AS throttles,
+       adaptive_rpm = allowed_rpm AS adaptive_applies, last_delay_reason
+  FROM bedrock.rate_limits;
+
+-- budgets belong to base models: rules are reduced to the model they name
+-- (a pattern that names none is refused), and a call through a
+-- foundation-model ARN or a cross-region inference profile draws on the
+-- model's own budget under the model's rule
+ALTER SYSTEM SET bedrock.rate_limits = 'us.* rpm=1';
+ALTER SYSTEM SET bedrock.rate_limits = 'us.anthropic.* rpm=1, anthropic.* rpm=2';
+ALTER SYSTEM SET bedrock.rate_limits = 'arn:aws:bedrock:us-east-1::foundation-model/openai.gpt-oss-20b-1:0 rpm=1, us.anthropic.* rpm=1';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW bedrock.rate_limits;
+SELECT bedrock_rate_limits_reset() IS NOT NULL AS reset;
+SELECT r->>'text' AS text FROM bedrock_chat('openai.gpt-oss-20b-1:0', 'echo: base') r;
+SELECT r->>'text' AS text FROM bedrock_chat('us.anthropic.claude-3-haiku-20240307-v1:0', 'echo: profile') r;
+-- each budget is spent (one request a minute): the aliases wait for it,
+-- here until the statement times out
+SET statement_timeout = '1s';
+SELECT bedrock_chat('arn:aws:bedrock:us-east-1::foundation-model/openai.gpt-oss-20b-1:0', 'echo: arn');
+SELECT bedrock_chat('anthropic.claude-3-haiku-20240307-v1:0', 'echo: base of the profile');
+SELECT bedrock_chat('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0', 'echo: profile arn');
+RESET statement_timeout;
+SELECT model, rpm_limit, admitted, delayed, last_delay_reason FROM bedrock.rate_limits ORDER BY model;
+
+-- a changed rule keeps what the budget holds, clipped to its new size: a
+-- reload does not hand out a fresh second's worth.  Rates are shown
+-- rounded (1000, not 1000.0000000000001).
+ALTER SYSTEM SET bedrock.rate_limits = 'openai.gpt-oss-20b-1:0 rpm=2, anthropic.* rpm=1000';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW bedrock.rate_limits;
+SELECT model, rpm_limit, allowed_rpm, requests_available < 0.5 AS still_spent
+  FROM bedrock.rate_limits ORDER BY model;
+SET statement_timeout = '1s';
+SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'echo: after the change');
+RESET statement_timeout;
+SELECT bedrock_rate_limits_reset() IS NOT NULL AS reset;
+ALTER SYSTEM RESET bedrock.rate_limits;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW bedrock.rate_limits;
 
 -- model ids are every role's business: bedrock_admin and pg_monitor look,
 -- a role granted neither does not; only the superuser (or whom they grant)

@@ -251,6 +251,20 @@ RESET ROLE;
 SELECT model, count(*) AS calls, min(called_at) > now() - interval '20 years' AS all_younger
   FROM bedrock.usage_log WHERE model LIKE 'regress.%' GROUP BY 1 ORDER BY 1;
 
+-- the views round what floating point leaves: latencies to 3 decimals of
+-- a millisecond, costs without trailing zeros
+INSERT INTO bedrock.model_prices (model, input_per_1k, output_per_1k)
+VALUES ('regress.model-r', 0.0030, 0.0150);
+INSERT INTO bedrock.usage_log
+       (called_at, role_name, operation, model, input_tokens, output_tokens,
+        client_latency_ms, error_code, attempts)
+VALUES (now(), current_user, 'converse', 'regress.model-r', 1001, 67, 4.7008705, NULL, 1),
+       (now(), current_user, 'converse', 'regress.model-r', 999, 33, 995.3000000000001, NULL, 1),
+       (now(), current_user, 'converse', 'regress.model-r', 10, 0, 1000.0000000000001, 'ThrottlingException', 3);
+SELECT calls, p50_latency_ms, p95_latency_ms, p99_latency_ms, estimated_cost
+  FROM bedrock.usage_summary WHERE model = 'regress.model-r';
+SELECT error_code, client_latency_ms FROM bedrock.recent_errors WHERE model = 'regress.model-r';
+
 -- clean up
 DELETE FROM bedrock.usage_log WHERE model LIKE 'regress.%';
 DELETE FROM bedrock.model_prices WHERE model LIKE 'regress.%';

@@ -154,6 +154,11 @@ classify(AwsError *err)
 		else if (strstr(err->message, "too long") != NULL)
 			err->hint = "The prompt exceeds the model's context window: shorten it or use a model with a larger one.";
 	}
+	/* a request signed for a region the endpoint does not serve */
+	if (strstr(err->message, "scoped to a valid region") != NULL ||
+		strstr(err->message, "scoped to correct region") != NULL)
+		err->hint = psprintf("Requests are signed for bedrock.region (\"%s\"): set it to the region of bedrock.endpoint, or leave bedrock.endpoint empty to use that region's endpoint.",
+							 bedrock_region ? bedrock_region : "");
 }
 
 /*

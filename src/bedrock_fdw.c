@@ -54,6 +54,7 @@ _PG_init(void)
 		credentials_worker_register();
 		usage_queue_request_shmem();
 		usage_launcher_register();
+		usage_database_notice_init();
 		usage_stats_request_shmem();
 		rate_limiter_request_shmem();
 		retry_quota_request_shmem();

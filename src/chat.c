@@ -151,15 +151,23 @@ chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
 /*
  * chat_interrupted
  *		Submit the usage record of a call that an ERROR (a cancel, say)
- *		interrupted: the tokens may be billed all the same.  The call is no
- *		longer in flight.  For PG_CATCH blocks; it does not raise.
+ *		interrupted: the tokens may be billed all the same.  An ERROR while
+ *		credentials were resolved for an attempt (none found, half a key
+ *		pair) means that attempt was never sent: CredentialsUnavailable,
+ *		with the attempts actually sent.  The call is no longer in flight.
+ *		For PG_CATCH blocks; it does not raise.
  */
 void
 chat_interrupted(BedrockCall *call, UsageRecord *usage)
 {
+	const char *code = "Interrupted";
+
+	if (geterrcode() == ERRCODE_QUERY_CANCELED)
+		code = "Cancelled";
+	else if (call->signing)
+		code = "CredentialsUnavailable";
 	inflight_call_end(usage);
-	usage_record_finish(usage, call,
-						geterrcode() == ERRCODE_QUERY_CANCELED ? "Cancelled" : "Interrupted");
+	usage_record_finish(usage, call, code);
 	usage_record_submit(usage);
 }
 

@@ -94,10 +94,13 @@ number_option(const char *funcname, const char *key, const JsonbValue *v)
 											  NumericGetDatum(v->val.numeric)));
 }
 
-/* A whole number in [min, max]. */
+/*
+ * A whole number in [min, max].  max_hint, when not NULL, is the hint for a
+ * value above max (where max comes from, typically a setting).
+ */
 static int64
 integer_option(const char *funcname, const char *key, const JsonbValue *v,
-			   int64 min, int64 max)
+			   int64 min, int64 max, const char *max_hint)
 {
 	double		d;
 
@@ -114,7 +117,8 @@ integer_option(const char *funcname, const char *key, const JsonbValue *v,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" of %s is out of range", key, funcname),
 				 errdetail("It is %.0f; the allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
-						   d, min, max)));
+						   d, min, max),
+				 max_hint != NULL && d > (double) max ? errhint("%s", max_hint) : 0));
 	return (int64) d;
 }
 
@@ -238,7 +242,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 							   funcname),
 					 errhint("Put inference settings in the request, for example \"inferenceConfig\": {\"maxTokens\": 200}.")));
 		if (strcmp(key, "max_tokens") == 0)
-			opts->max_tokens = (int) integer_option(funcname, key, &val, 1, PG_INT32_MAX);
+			opts->max_tokens = (int) integer_option(funcname, key, &val, 1, PG_INT32_MAX, NULL);
 		else if (strcmp(key, "temperature") == 0)
 		{
 			opts->has_temperature = true;
@@ -252,9 +256,9 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 		else if (strcmp(key, "stop_sequences") == 0)
 			opts->stop_sequences = stop_sequences_option(funcname, &val);
 		else if (strcmp(key, "timeout_ms") == 0)
-			opts->timeout_ms = (long) integer_option(funcname, key, &val, 1, PG_INT32_MAX);
+			opts->timeout_ms = (long) integer_option(funcname, key, &val, 1, PG_INT32_MAX, NULL);
 		else if (strcmp(key, "max_attempts") == 0)
-			opts->max_attempts = (int) integer_option(funcname, key, &val, 1, 10);
+			opts->max_attempts = (int) integer_option(funcname, key, &val, 1, 10, NULL);
 		else if (strcmp(key, "on_error") == 0)
 			opts->on_error = on_error_option(funcname, &val);
 		else if (strcmp(key, "raw") == 0)
@@ -270,8 +274,9 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			opts->additional_model_request_fields = val.val.binary.data;
 		}
 		else if (batch && strcmp(key, "concurrency") == 0)
-			opts->concurrency = (int) integer_option(funcname, key, &val, 1,
-													 bedrock_max_concurrency);
+			opts->concurrency = (int)
+				integer_option(funcname, key, &val, 1, bedrock_max_concurrency,
+							   "The upper bound is the setting bedrock.max_concurrency, which a superuser may raise.");
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -16,7 +16,7 @@
 
 #include "credentials.h"
 
-#define CREDENTIAL_ERROR_MAXLEN 512
+#define CREDENTIAL_ERROR_MAXLEN 1024
 
 /* A point-in-time copy of the cache's state, for the SQL view. */
 typedef struct CredentialCacheStatus

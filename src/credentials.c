@@ -75,13 +75,17 @@ fill_credentials(AwsCredentials *out, const char *source,
 
 	if (!have_key && !have_secret)
 		return false;
+	/* name the settings (never their values) in the message itself */
 	if (!have_key || !have_secret)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("incomplete AWS credentials in %s", source),
-				 errdetail("%s is set but %s is not.",
-						   have_key ? key_name : secret_name,
-						   have_key ? secret_name : key_name),
+				 errmsg("incomplete AWS credentials in %s: %s is set, %s is not",
+						source,
+						have_key ? key_name : secret_name,
+						have_key ? secret_name : key_name),
+				 errdetail("An access key id and its secret access key are needed together%s.",
+						   token != NULL && token[0] != '\0'
+						   ? "; a session token is set too" : ""),
 				 errhint("Set both, or neither to fall through to the next credential source.")));
 
 	credentials_fill(out, source, key, secret, token, 0);
@@ -201,6 +205,15 @@ fetch_from_environment(AwsCredentials *out, StringInfo error)
 
 typedef CredentialFetchStatus (*CredentialFetchFn) (AwsCredentials *out, StringInfo error);
 
+/* Why a provider that has nothing to offer was skipped, for messages. */
+static const char *const skipped_because[] = {
+	[CREDENTIAL_SOURCE_STATIC] = "no bedrock.access_key_id, bedrock.secret_access_key",
+	[CREDENTIAL_SOURCE_ENVIRONMENT] = "no AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY in the server's environment",
+	[CREDENTIAL_SOURCE_WEB_IDENTITY] = "no AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN",
+	[CREDENTIAL_SOURCE_CONTAINER] = "no AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI",
+	[CREDENTIAL_SOURCE_INSTANCE] = "AWS_EC2_METADATA_DISABLED is true",
+};
+
 /* The providers in the AWS SDKs' order; index = CredentialSource. */
 static const CredentialFetchFn providers[] = {
 	[CREDENTIAL_SOURCE_STATIC] = fetch_from_settings,
@@ -213,15 +226,16 @@ static const CredentialFetchFn providers[] = {
 /*
  * fetch_base_credentials
  *		Run the provider bedrock.credential_source names, or for "auto" each
- *		in turn until one delivers.  On failure error lists what every
- *		provider that applies said.
+ *		in turn until one delivers.  On failure error lists every provider
+ *		tried, in order, with why it was skipped (not configured) or what it
+ *		said (failed), e.g. "static skipped (no bedrock.access_key_id,
+ *		bedrock.secret_access_key); ...; instance failed (...)".
  */
 static CredentialFetchStatus
 fetch_base_credentials(AwsCredentials *out, StringInfo error)
 {
 	int			first = bedrock_credential_source;
 	int			last = bedrock_credential_source;
-	bool		any_applied = false;
 	StringInfoData why;
 	int			i;
 
@@ -239,18 +253,12 @@ fetch_base_credentials(AwsCredentials *out, StringInfo error)
 		st = providers[i](out, &why);
 		if (st == CREDENTIALS_FETCHED)
 			return st;
-		if (st == CREDENTIALS_FAILED)
-		{
-			any_applied = true;
-			appendStringInfo(error, "%s%s: %s", error->len > 0 ? "; " : "",
-							 source_names[i], why.data);
-		}
+		appendStringInfo(error, "%s%s %s (%s)", error->len > 0 ? "; " : "",
+						 source_names[i],
+						 st == CREDENTIALS_FAILED ? "failed" : "skipped",
+						 st == CREDENTIALS_FAILED || why.len > 0
+						 ? why.data : skipped_because[i]);
 	}
-	if (!any_applied)
-		appendStringInfo(error, "no credentials in %s",
-						 bedrock_credential_source == CREDENTIAL_SOURCE_AUTO
-						 ? "the settings, the environment, a web identity token file or a container credentials endpoint, and no instance role"
-						 : source_names[bedrock_credential_source]);
 	return CREDENTIALS_FAILED;
 }
 
@@ -362,6 +370,29 @@ resolve_privately(AwsCredentials *out)
 }
 
 /*
+ * credentials_local
+ *		The static settings or the server's environment, when they are what
+ *		signs the next request (no role to assume, and bedrock.credential_source
+ *		allows them): fills *out and returns true; false otherwise.  Nothing
+ *		is fetched.  Raises, as the chain does, for half a key pair.
+ */
+bool
+credentials_local(AwsCredentials *out)
+{
+	int			source = bedrock_credential_source;
+
+	if (bedrock_role_arn != NULL && bedrock_role_arn[0] != '\0')
+		return false;
+	if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_STATIC) &&
+		credentials_from_settings(out))
+		return true;
+	if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_ENVIRONMENT) &&
+		credentials_from_environment(out))
+		return true;
+	return false;
+}
+
+/*
  * credentials_resolve
  *		The credentials that sign the next request.
  *
@@ -377,14 +408,10 @@ credentials_resolve(AwsCredentials *out)
 	int			source = bedrock_credential_source;
 	bool		assume_role = bedrock_role_arn != NULL && bedrock_role_arn[0] != '\0';
 
+	if (credentials_local(out))
+		return;
 	if (!assume_role)
 	{
-		if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_STATIC) &&
-			credentials_from_settings(out))
-			return;
-		if ((source == CREDENTIAL_SOURCE_AUTO || source == CREDENTIAL_SOURCE_ENVIRONMENT) &&
-			credentials_from_environment(out))
-			return;
 		if (source == CREDENTIAL_SOURCE_STATIC || source == CREDENTIAL_SOURCE_ENVIRONMENT)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),

@@ -65,6 +65,7 @@ typedef struct StsIdentity
 } StsIdentity;
 
 /* in credentials.c */
+extern bool credentials_local(AwsCredentials *out);
 extern void credentials_resolve(AwsCredentials *out);
 extern void credentials_report_rejected(const AwsCredentials *creds);
 extern CredentialFetchStatus credentials_fetch(AwsCredentials *out,

@@ -28,8 +28,10 @@ PG_FUNCTION_INFO_V1(bedrock_credentials);
 
 /*
  * masked_key_id
- *		An access key id reduced to its last 4 characters ("****WXYZ"), or
- *		NULL when there is none.
+ *		An access key id reduced to its first and last 4 characters
+ *		("AKID****WXYZ": the prefix tells long-term AKIA from temporary ASIA
+ *		keys), only "****" when it is too short to keep anything, or NULL
+ *		when there is none.
  */
 static char *
 masked_key_id(const char *key_id)
@@ -38,7 +40,9 @@ masked_key_id(const char *key_id)
 
 	if (len == 0)
 		return NULL;
-	return psprintf("****%s", len > 4 ? key_id + len - 4 : key_id);
+	if (len < 16)
+		return pstrdup("****");
+	return psprintf("%.4s****%s", key_id, key_id + len - 4);
 }
 
 /*
@@ -111,6 +115,8 @@ Datum
 bedrock_credentials(PG_FUNCTION_ARGS)
 {
 	CredentialCacheStatus st;
+	AwsCredentials local;
+	const char *cache = NULL;
 	TupleDesc	tupdesc;
 	Datum		values[10];
 	bool		nulls[10];
@@ -124,8 +130,24 @@ bedrock_credentials(PG_FUNCTION_ARGS)
 	else
 		credentials_private_status(&st);
 
+	/*
+	 * Static settings and the environment are read on every call, never
+	 * cached: show them as what signs, with cache "none".
+	 */
+	if (credentials_local(&local))
+	{
+		cache = "none";
+		strlcpy(st.source, local.source, sizeof(st.source));
+		strlcpy(st.access_key_id, local.access_key_id, sizeof(st.access_key_id));
+		st.expiration = 0;
+		st.last_refresh = 0;
+		st.last_attempt = 0;
+		st.last_error[0] = '\0';
+		credentials_wipe(&local);
+	}
+
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = CStringGetTextDatum(st.shared ? "worker" : "backend");
+	values[0] = CStringGetTextDatum(cache != NULL ? cache : st.shared ? "worker" : "backend");
 	nulls[1] = st.source[0] == '\0';
 	values[1] = CStringGetTextDatum(st.source);
 	key = masked_key_id(st.access_key_id);

@@ -5,11 +5,15 @@
  *	  per-model counters (usage_stats.c) and the rate limiter
  *	  (rate_limiter.c).
  *
- * Keys are model ids truncated to USAGE_MODEL_MAXLEN - 1 bytes and
- * NUL-padded.  The table holds at most max_models models and one more
- * entry, MODEL_TABLE_OTHER, which takes every further model until the
- * next model_table_clear().  Every entry is allocated at postmaster
- * start, so that the hot path never allocates and never raises.
+ * Keys are model ids truncated to USAGE_MODEL_MAXLEN - 1 bytes (on a
+ * character boundary) and NUL-padded.  The table holds at most max_models
+ * models and one more entry, MODEL_TABLE_OTHER.  Once it is full, a new
+ * model takes the place of an entry that is at rest (the owner's at_rest
+ * says which; the rate limiter's buckets that are full again, say), or,
+ * when none is or the owner keeps every entry (the counters), shares
+ * MODEL_TABLE_OTHER's until the next model_table_clear().  Every entry is
+ * allocated at postmaster start, so that the hot path never allocates and
+ * never raises.
  *
  * Locking, as in pg_stat_statements: the table's LWLock is taken shared
  * to look an entry up and use it, exclusive only to insert a model seen
@@ -28,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
@@ -141,18 +146,63 @@ model_table_attached(const ModelTable *table)
 	return table->shared != NULL && table->hash != NULL;
 }
 
-/* Fill *key with model, truncated and NUL-padded. */
+/* Fill *key with model, truncated on a character boundary and NUL-padded. */
 static void
 make_key(ModelKey *key, const char *model)
 {
+	int			len = (int) strnlen(model, USAGE_MODEL_MAXLEN);
+
+	if (len >= USAGE_MODEL_MAXLEN)
+		len = pg_mbcliplen(model, len, USAGE_MODEL_MAXLEN - 1);
 	memset(key, 0, sizeof(*key));
-	memcpy(key->model, model, strnlen(model, USAGE_MODEL_MAXLEN - 1));
+	memcpy(key->model, model, len);
+}
+
+/* True when entry is MODEL_TABLE_OTHER, the one every further model shares. */
+bool
+model_table_is_other(const ModelEntryHeader *entry)
+{
+	return strcmp(entry->key.model, MODEL_TABLE_OTHER) == 0;
+}
+
+/*
+ * evict_one
+ *		Remove one entry that is at rest (not MODEL_TABLE_OTHER); false when
+ *		none is.  The caller holds the lock exclusive, so that no backend
+ *		is using any entry.
+ */
+static bool
+evict_one(ModelTable *table)
+{
+	HASH_SEQ_STATUS hash_seq;
+	ModelEntryHeader *entry;
+	TimestampTz now = GetCurrentTimestamp();
+
+	hash_seq_init(&hash_seq, table->hash);
+	while ((entry = hash_seq_search(&hash_seq)) != NULL)
+	{
+		bool		at_rest;
+
+		if (model_table_is_other(entry))
+			continue;
+		SpinLockAcquire(&entry->mutex);
+		at_rest = table->at_rest(entry, now);
+		SpinLockRelease(&entry->mutex);
+		if (at_rest)
+		{
+			hash_seq_term(&hash_seq);
+			hash_search(table->hash, &entry->key, HASH_REMOVE, NULL);
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
  * insert_entry
- *		The entry for key, inserted if new; MODEL_TABLE_OTHER's instead when
- *		the table holds max_models models already.  The caller holds the
+ *		The entry for key, inserted if new (in the place of an entry at
+ *		rest when the table holds max_models models already);
+ *		MODEL_TABLE_OTHER's when there is no room.  The caller holds the
  *		lock exclusive.  NULL only if the table is full, which its sizing
  *		rules out.
  */
@@ -172,7 +222,8 @@ insert_entry(ModelTable *table, ModelKey *key)
 	 * table never holds more than max_models + 1 entries, all allocated at
 	 * startup, so HASH_ENTER_NULL does not allocate.
 	 */
-	if (hash_get_num_entries(table->hash) >= table->max_models)
+	if (hash_get_num_entries(table->hash) >= table->max_models &&
+		(table->at_rest == NULL || !evict_one(table)))
 		make_key(key, MODEL_TABLE_OTHER);
 	entry = hash_search(table->hash, key, HASH_ENTER_NULL, &found);
 	if (entry != NULL && !found)
@@ -205,11 +256,14 @@ model_table_enter(ModelTable *table, const char *model)
 	 * Look the model up under the shared lock; a model seen for the first
 	 * time (or MODEL_TABLE_OTHER, the first time the table is full) is
 	 * inserted under the exclusive lock, which the caller then keeps for
-	 * its use, so that a clear cannot remove the entry in between.
+	 * its use, so that a clear cannot remove the entry in between.  A
+	 * table whose entries may be dropped looks for room under the
+	 * exclusive lock every time a new model comes to it full.
 	 */
 	LWLockAcquire(table->shared->lock, LW_SHARED);
 	entry = hash_search(table->hash, &key, HASH_FIND, NULL);
-	if (entry == NULL && hash_get_num_entries(table->hash) >= table->max_models)
+	if (entry == NULL && table->at_rest == NULL &&
+		hash_get_num_entries(table->hash) >= table->max_models)
 	{
 		make_key(&key, MODEL_TABLE_OTHER);
 		entry = hash_search(table->hash, &key, HASH_FIND, NULL);

@@ -49,6 +49,10 @@ typedef struct ModelTableShared
  * A table's description (static, in the owning file) and, once attached,
  * its shared state.  init_payload zeroes a new entry's payload (the part
  * after the header); it runs under the exclusive lock and must not raise.
+ * at_rest, if set, says whether an entry holds nothing that a new entry
+ * would not (at time now): a full table then makes room for a new model
+ * by dropping such an entry, and gives MODEL_TABLE_OTHER's only when none
+ * is at rest.  It runs under the exclusive lock and must not raise.
  */
 typedef struct ModelTable
 {
@@ -56,6 +60,7 @@ typedef struct ModelTable
 	Size		entry_size;		/* header + payload */
 	long		max_models;		/* plus one for MODEL_TABLE_OTHER */
 	void		(*init_payload) (ModelEntryHeader *entry);
+	bool		(*at_rest) (ModelEntryHeader *entry, TimestampTz now);
 
 	ModelTableShared *shared;	/* NULL until attached (not preloaded) */
 	HTAB	   *hash;
@@ -67,6 +72,7 @@ extern void model_table_register(ModelTable *table);
 extern bool model_table_attached(const ModelTable *table);
 extern ModelEntryHeader *model_table_enter(ModelTable *table, const char *model);
 extern void model_table_leave(ModelTable *table);
+extern bool model_table_is_other(const ModelEntryHeader *entry);
 extern long model_table_copy(ModelTable *table, char **entries,
 							 TimestampTz *reset_at);
 extern TimestampTz model_table_clear(ModelTable *table);

@@ -18,6 +18,16 @@
  * (the GUC "extra"), so that looking a model up on every call parses
  * nothing.
  *
+ * Rules and budgets are about base models: the limiter reduces every
+ * model id it is given, and every pattern, to the foundation model it
+ * names (rate_limit_base_model), so that a foundation-model ARN, a
+ * cross-region inference profile ("us.", "eu.", "global." ...) or its ARN
+ * is limited, and counted, as the model itself.  Otherwise any caller
+ * could step around "anthropic.* rpm=100" by calling
+ * "us.anthropic.claude-..." instead.  Identifiers that do not name a
+ * foundation model (application inference profiles, provisioned or
+ * custom model ARNs) are kept as they are.
+ *
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
@@ -50,6 +60,80 @@ typedef struct RateLimitRules
 
 /* the rules in force (the GUC's extra), NULL when none */
 static const RateLimitRules *current_rules = NULL;
+
+/*
+ * Geographic prefixes of the system-defined (cross-region) inference
+ * profiles: "us.anthropic.claude-..." routes anthropic.claude-...
+ */
+static const char *const profile_geographies[] = {
+	"us.", "us-gov.", "eu.", "apac.", "global.", "jp.", "au.", "ca.",
+};
+
+/* The ARN resource types whose id is a foundation model or a profile. */
+static const char *const model_arn_resources[] = {
+	"foundation-model/", "inference-profile/",
+};
+
+/*
+ * base_model
+ *		The foundation model id that id names: id itself, or a suffix of it
+ *		with a bedrock ARN's "arn:PARTITION:bedrock:REGION:ACCOUNT:" and
+ *		"foundation-model/" or "inference-profile/" removed, then a
+ *		cross-region profile's geography ("us.", "eu.", ...) when a
+ *		"provider.model" follows it, or, for a prefix pattern, anything.
+ *		Returns a pointer into id; never allocates, never raises.
+ */
+static const char *
+base_model(const char *id, bool prefix)
+{
+	if (strncmp(id, "arn:", 4) == 0)
+	{
+		/* arn:partition:service:region:account:resource */
+		const char *field[6];
+		int			nfields = 0;
+		const char *p = id;
+
+		field[nfields++] = p;
+		while (nfields < 6 && (p = strchr(p, ':')) != NULL)
+			field[nfields++] = ++p;
+		if (nfields == 6 && strncmp(field[2], "bedrock:", 8) == 0)
+		{
+			for (int i = 0; i < lengthof(model_arn_resources); i++)
+			{
+				size_t		len = strlen(model_arn_resources[i]);
+
+				if (strncmp(field[5], model_arn_resources[i], len) == 0)
+				{
+					id = field[5] + len;
+					break;
+				}
+			}
+		}
+	}
+	for (int i = 0; i < lengthof(profile_geographies); i++)
+	{
+		size_t		len = strlen(profile_geographies[i]);
+
+		if (strncmp(id, profile_geographies[i], len) == 0 &&
+			(prefix || (id[len] != '.' && strchr(id + len, '.') != NULL)))
+		{
+			id += len;
+			break;
+		}
+	}
+	return id;
+}
+
+/*
+ * rate_limit_base_model
+ *		The foundation model whose budget and rule a call on model uses
+ *		(see the file header): a pointer into model.  Never raises.
+ */
+const char *
+rate_limit_base_model(const char *model)
+{
+	return base_model(model, false);
+}
 
 /* Skip spaces and tabs. */
 static const char *
@@ -118,6 +202,7 @@ parse_rule(const char **p, RateLimitRule *rule)
 {
 	const char *s = skip_blanks(*p);
 	const char *start = s;
+	const char *base;
 	size_t		len;
 
 	while (*s != '\0' && *s != ' ' && *s != '\t' && *s != ',')
@@ -151,6 +236,20 @@ parse_rule(const char **p, RateLimitRule *rule)
 	{
 		GUC_check_errdetail("Pattern \"%.*s\": '*' may only end a pattern.", (int) len, start);
 		return false;
+	}
+
+	/* a rule is about the base model, as the ids it is matched against */
+	base = base_model(rule->pattern, rule->is_prefix);
+	if (base != rule->pattern)
+	{
+		if (*base == '\0')
+		{
+			GUC_check_errdetail("Pattern \"%.*s\" names no model: rules apply to base model ids, and an ARN or inference profile id is limited as the model it names.",
+								(int) len, start);
+			GUC_check_errhint("Write the model's pattern, such as \"anthropic.*\" for \"us.anthropic.*\".");
+			return false;
+		}
+		memmove(rule->pattern, base, strlen(base) + 1);
 	}
 
 	s = skip_blanks(s);
@@ -207,6 +306,7 @@ rate_limits_check_hook(char **newval, void **extra, GucSource source)
 				{
 					GUC_check_errdetail("Pattern \"%s%s\" appears twice.", rule->pattern,
 										rule->is_prefix ? "*" : "");
+					GUC_check_errhint("An ARN or inference profile id in a pattern counts as the model it names.");
 					BedrockGucFree(rules);
 					return false;
 				}
@@ -240,8 +340,9 @@ rate_limits_configured(void)
 
 /*
  * rate_limit_for_model
- *		The limits of model: its exact rule, else its longest matching
- *		prefix rule, else none (zeros).
+ *		The limits of model, a base model id (rate_limit_base_model): its
+ *		exact rule, else its longest matching prefix rule, else none
+ *		(zeros).
  */
 void
 rate_limit_for_model(const char *model, ModelRateLimit *limit)

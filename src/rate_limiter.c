@@ -34,6 +34,22 @@
  * instead of storming.
  * bedrock.adaptive_rate_limiting turns this off.
  *
+ * Budgets belong to base models (rate_limit_base_model): an ARN or a
+ * cross-region inference profile of a model draws on the model's own
+ * budget, under the model's rule.  A changed rule keeps what the buckets
+ * hold, clipped to the new capacity: a reload never hands out a fresh
+ * second's worth.  The table of models (model_table.c) holds 1,000; when
+ * it is full, a new model takes the place of one whose buckets are full
+ * again and that is not slowed down (such an entry holds nothing a new
+ * one would not), and only when there is none shares the "(other)" entry.
+ * That one entry is shared by models with different rules, so it is held
+ * to the strictest limits among its callers until its buckets are full
+ * again: calling models in turn does not refill it.
+ *
+ * bedrock.rate_limits shows, per model, whether the adaptive rate is below
+ * the configured one (slowed_down), since when and after how many
+ * throttled responses, and why the last delayed attempt waited.
+ *
  * rate_limiter_admit() never sleeps: it answers "now" (and takes the
  * request and the tokens) or "in N ms", and the caller waits the way it
  * waits for everything else (latch-aware, interruptible), or, in a batch,
@@ -74,7 +90,28 @@
 #define MEASURE_SMOOTHING 0.8
 #define MEASURE_IDLE_S 2.0
 
-#define BEDROCK_RATE_LIMITS_COLS 14
+/* a slowed-down entry may be dropped from a full table this long after */
+#define ADAPTIVE_FORGET_S 300.0
+
+/* bedrock_rate_limits() columns: 0.2.0 declared the first 14 */
+#define BEDROCK_RATE_LIMITS_COLS 19
+#define BEDROCK_RATE_LIMITS_COLS_0_2 14
+
+/* why an attempt had to wait */
+typedef enum DelayReason
+{
+	DELAY_NONE = 0,
+	DELAY_RPM_LIMIT,			/* the configured requests per minute */
+	DELAY_ADAPTIVE,				/* the adaptive rate, below the configured one */
+	DELAY_TPM_LIMIT				/* the configured tokens per minute */
+} DelayReason;
+
+static const char *const delay_reason_names[] = {
+	[DELAY_NONE] = NULL,
+	[DELAY_RPM_LIMIT] = "rpm_limit",
+	[DELAY_ADAPTIVE] = "adaptive_slowdown",
+	[DELAY_TPM_LIMIT] = "tpm_limit",
+};
 
 typedef struct LimiterState
 {
@@ -87,6 +124,7 @@ typedef struct LimiterState
 	double		tokens_level;
 	double		refilled_at;	/* seconds */
 	bool		requests_limited;	/* the request rate was finite */
+	bool		tokens_limited; /* the token rate was finite */
 
 	/* adaptive slowdown */
 	bool		adaptive;		/* throttled at least once since reset */
@@ -103,6 +141,9 @@ typedef struct LimiterState
 	double		delay_ms;		/* how long they waited, in all */
 	int64		throttled;		/* throttled responses */
 	TimestampTz last_throttle;	/* 0: never */
+	TimestampTz slowdown_since; /* adaptive rate below the limit since; 0 */
+	int64		slowdown_throttles; /* throttled responses since then */
+	DelayReason last_delay_reason;
 } LimiterState;
 
 typedef struct LimiterEntry
@@ -111,21 +152,30 @@ typedef struct LimiterEntry
 	LimiterState state;
 } LimiterEntry;
 
+static double
+seconds(TimestampTz t)
+{
+	return (double) t / USECS_PER_SEC;
+}
+
 static void
 init_state(ModelEntryHeader *entry)
 {
 	LimiterState *s = &((LimiterEntry *) entry)->state;
 
 	memset(s, 0, sizeof(*s));
-	s->refilled_at = (double) GetCurrentTimestamp() / USECS_PER_SEC;
+	s->refilled_at = seconds(GetCurrentTimestamp());
 	s->measure_bucket_s = floor(s->refilled_at / MEASURE_BUCKET_S) * MEASURE_BUCKET_S;
 }
+
+static bool entry_at_rest(ModelEntryHeader *entry, TimestampTz now);
 
 static ModelTable limiter_table = {
 	.name = LIMITER_TABLE_NAME,
 	.entry_size = sizeof(LimiterEntry),
 	.max_models = LIMITER_MAX_MODELS,
 	.init_payload = init_state,
+	.at_rest = entry_at_rest,
 };
 
 static bool warned_not_preloaded = false;
@@ -144,10 +194,29 @@ rate_limiter_request_shmem(void)
 	model_table_register(&limiter_table);
 }
 
+/* x rounded to 3 decimals, so that views show 1000, not 1000.0000000000001 */
 static double
-now_seconds(void)
+round3(double x)
 {
-	return (double) GetCurrentTimestamp() / USECS_PER_SEC;
+	return round(x * 1000.0) / 1000.0;
+}
+
+/*
+ * adaptive_below_limit
+ *		Throttling has brought the adaptive rate below the configured rate
+ *		(any adaptive rate counts when no rpm is configured).
+ */
+static bool
+adaptive_below_limit(const LimiterState *s)
+{
+	return s->adaptive && (s->rpm_rate == 0 || s->adaptive_rate < s->rpm_rate);
+}
+
+/* The adaptive rate applies now and is below the configured one. */
+static bool
+slowed_down(const LimiterState *s)
+{
+	return bedrock_adaptive_rate_limiting && adaptive_below_limit(s);
 }
 
 /* The allowed request rate per second; 0 when unlimited. */
@@ -170,9 +239,36 @@ bucket_capacity(double rate)
 }
 
 /*
+ * fit_buckets
+ *		Fit both buckets to their current rates: a bucket whose rate just
+ *		became finite starts full, one whose rate changed keeps what it
+ *		holds up to its new capacity.
+ */
+static void
+fit_buckets(LimiterState *s)
+{
+	double		rrate = request_rate(s);
+
+	if (rrate > 0)
+	{
+		double		cap = bucket_capacity(rrate);
+
+		s->requests_level = s->requests_limited ? Min(cap, s->requests_level) : cap;
+	}
+	s->requests_limited = rrate > 0;
+	if (s->tpm_rate > 0)
+	{
+		double		cap = bucket_capacity(s->tpm_rate);
+
+		s->tokens_level = s->tokens_limited ? Min(cap, s->tokens_level) : cap;
+	}
+	s->tokens_limited = s->tpm_rate > 0;
+}
+
+/*
  * refill
- *		Bring both buckets up to time now.  A bucket whose rate just became
- *		finite starts full.
+ *		Bring both buckets up to time now, at the rates in force since the
+ *		last refill.
  */
 static void
 refill(LimiterState *s, double now)
@@ -180,43 +276,105 @@ refill(LimiterState *s, double now)
 	double		elapsed = Max(now - s->refilled_at, 0.0);
 	double		rrate = request_rate(s);
 
-	if (rrate > 0)
-	{
-		double		cap = bucket_capacity(rrate);
-
-		if (!s->requests_limited)
-			s->requests_level = cap;
-		else
-			s->requests_level = Min(cap, s->requests_level + elapsed * rrate);
-	}
-	s->requests_limited = rrate > 0;
-	if (s->tpm_rate > 0)
+	if (s->requests_limited && rrate > 0)
+		s->requests_level = Min(bucket_capacity(rrate),
+								s->requests_level + elapsed * rrate);
+	if (s->tokens_limited && s->tpm_rate > 0)
 		s->tokens_level = Min(bucket_capacity(s->tpm_rate),
 							  s->tokens_level + elapsed * s->tpm_rate);
 	s->refilled_at = now;
+	fit_buckets(s);
+}
+
+/* Both buckets are full (or unlimited); call after refill. */
+static bool
+buckets_full(const LimiterState *s)
+{
+	const double epsilon = 1e-9;
+
+	if (s->requests_limited &&
+		s->requests_level < bucket_capacity(request_rate(s)) - epsilon)
+		return false;
+	if (s->tokens_limited &&
+		s->tokens_level < bucket_capacity(s->tpm_rate) - epsilon)
+		return false;
+	return true;
+}
+
+/* The stricter of two rates, 0 meaning no limit. */
+static double
+stricter(double a, double b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return Min(a, b);
 }
 
 /*
  * apply_config
- *		Take the DBA's current limits for this model; a changed limit
- *		restarts its bucket full.
+ *		Take the DBA's current limits for this model (call after refill):
+ *		a changed limit keeps what the buckets hold, clipped to the new
+ *		capacity.  shared is the entry of every model the table had no room
+ *		for: until its buckets are full again it keeps the strictest limits
+ *		any of its callers brought, so that models called in turn, each
+ *		under its own rule, do not refill it.
  */
 static void
-apply_config(LimiterState *s, const ModelRateLimit *limit)
+apply_config(LimiterState *s, const ModelRateLimit *limit, bool shared)
 {
 	double		rpm_rate = (double) limit->requests_per_minute / 60.0;
 	double		tpm_rate = (double) limit->tokens_per_minute / 60.0;
 
-	if (rpm_rate != s->rpm_rate)
+	if (shared && !buckets_full(s))
 	{
-		s->rpm_rate = rpm_rate;
-		s->requests_limited = false;
+		rpm_rate = stricter(s->rpm_rate, rpm_rate);
+		tpm_rate = stricter(s->tpm_rate, tpm_rate);
 	}
-	if (tpm_rate != s->tpm_rate)
+	s->rpm_rate = rpm_rate;
+	s->tpm_rate = tpm_rate;
+	fit_buckets(s);
+}
+
+/*
+ * entry_at_rest
+ *		The model table's at_rest: the entry's buckets are full again and
+ *		it is not slowed down (or was last throttled long ago), so that a
+ *		fresh entry would behave the same.  Runs under the table's
+ *		exclusive lock; never raises.
+ */
+static bool
+entry_at_rest(ModelEntryHeader *entry, TimestampTz now)
+{
+	LimiterState *s = &((LimiterEntry *) entry)->state;
+	double		now_s = seconds(now);
+
+	refill(s, now_s);
+	if (!buckets_full(s))
+		return false;
+	return !adaptive_below_limit(s) ||
+		now_s - s->last_throttle_s >= ADAPTIVE_FORGET_S;
+}
+
+/*
+ * note_slowdown
+ *		Keep slowdown_since and slowdown_throttles in step with the adaptive
+ *		rate after a response (throttled or not) at now.
+ */
+static void
+note_slowdown(LimiterState *s, bool throttled, TimestampTz now)
+{
+	if (!adaptive_below_limit(s))
 	{
-		s->tpm_rate = tpm_rate;
-		s->tokens_level = tpm_rate > 0 ? bucket_capacity(tpm_rate) : 0;
+		s->slowdown_since = 0;
+		s->slowdown_throttles = 0;
+		return;
 	}
+	if (s->slowdown_since == 0)
+		s->slowdown_since = now;
+	if (throttled)
+		s->slowdown_throttles++;
 }
 
 /*
@@ -249,13 +407,15 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch,
 	LimiterEntry *entry;
 	LimiterState *s;
 	ModelRateLimit limit;
-	double		now = now_seconds();
+	const char *base = rate_limit_base_model(model);
+	TimestampTz now_ts = GetCurrentTimestamp();
+	double		now = seconds(now_ts);
 	double		rrate;
 	double		wait_s;
 	long		wait_ms = 0;
 
-	rate_limit_for_model(model, &limit);
-	entry = (LimiterEntry *) model_table_enter(&limiter_table, model);
+	rate_limit_for_model(base, &limit);
+	entry = (LimiterEntry *) model_table_enter(&limiter_table, base);
 	if (entry == NULL)
 	{
 		if (rate_limits_configured() && !warned_not_preloaded)
@@ -271,8 +431,8 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch,
 
 	s = &entry->state;
 	SpinLockAcquire(&entry->header.mutex);
-	apply_config(s, &limit);
 	refill(s, now);
+	apply_config(s, &limit, model_table_is_other(&entry->header));
 	rrate = request_rate(s);
 	{
 		double		rcap = bucket_capacity(rrate);
@@ -281,9 +441,15 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch,
 		double		rneed = 1.0 + reserve * rcap;
 		double		tneed = Min((double) tokens_estimate, Max(s->tpm_rate, 1.0)) +
 			reserve * tcap;
+		double		rwait = wait_for(s->requests_level, rneed, rrate);
+		double		twait = wait_for(s->tokens_level, tneed, s->tpm_rate);
 
-		wait_s = Max(wait_for(s->requests_level, rneed, rrate),
-					 wait_for(s->tokens_level, tneed, s->tpm_rate));
+		wait_s = Max(rwait, twait);
+		if (twait > rwait)
+			s->last_delay_reason = DELAY_TPM_LIMIT;
+		else if (rwait > 0)
+			s->last_delay_reason = (s->rpm_rate > 0 && rrate >= s->rpm_rate)
+				? DELAY_RPM_LIMIT : DELAY_ADAPTIVE;
 	}
 	if (wait_s > 0)
 	{
@@ -299,7 +465,7 @@ rate_limiter_admit(const char *model, int64 tokens_estimate, bool batch,
 			s->tokens_level -= (double) tokens_estimate;
 		s->admitted++;
 		if (waiting_since != 0)
-			s->delay_ms += (double) (GetCurrentTimestamp() - waiting_since) / 1000.0;
+			s->delay_ms += (double) (now_ts - waiting_since) / 1000.0;
 	}
 	SpinLockRelease(&entry->header.mutex);
 	model_table_leave(&limiter_table);
@@ -361,10 +527,12 @@ rate_limiter_observe(const char *model, bool throttled, TimestampTz sent_at)
 {
 	LimiterEntry *entry;
 	LimiterState *s;
-	double		now = now_seconds();
+	TimestampTz now_ts = GetCurrentTimestamp();
+	double		now = seconds(now_ts);
 	double		rate;
 
-	entry = (LimiterEntry *) model_table_enter(&limiter_table, model);
+	entry = (LimiterEntry *) model_table_enter(&limiter_table,
+											   rate_limit_base_model(model));
 	if (entry == NULL)
 		return;
 	s = &entry->state;
@@ -380,7 +548,7 @@ rate_limiter_observe(const char *model, bool throttled, TimestampTz sent_at)
 	{
 		double		sending = sending_rate(s, now);
 
-		s->last_throttle = GetCurrentTimestamp();
+		s->last_throttle = now_ts;
 		s->last_max_rate = s->adaptive ? Min(sending, s->adaptive_rate) : sending;
 		s->last_throttle_s = now;
 		/*
@@ -415,6 +583,7 @@ rate_limiter_observe(const char *model, bool throttled, TimestampTz sent_at)
 			s->requests_level = Min(s->requests_level,
 									bucket_capacity(request_rate(s)));
 	}
+	note_slowdown(s, throttled, now_ts);
 	SpinLockRelease(&entry->header.mutex);
 	model_table_leave(&limiter_table);
 }
@@ -432,11 +601,12 @@ rate_limiter_settle_tokens(const char *model, int64 reserved, int64 actual)
 
 	if (actual < 0 || actual == reserved)
 		return;
-	entry = (LimiterEntry *) model_table_enter(&limiter_table, model);
+	entry = (LimiterEntry *) model_table_enter(&limiter_table,
+											   rate_limit_base_model(model));
 	if (entry == NULL)
 		return;
 	SpinLockAcquire(&entry->header.mutex);
-	if (entry->state.tpm_rate > 0)
+	if (entry->state.tokens_limited)
 		entry->state.tokens_level -= (double) (actual - reserved);
 	SpinLockRelease(&entry->header.mutex);
 	model_table_leave(&limiter_table);
@@ -452,19 +622,22 @@ require_preloaded(void)
 				 errhint("Add bedrock_fdw to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
-/* A value per minute, or NULL when there is no limit (rate 0). */
+/* A value per minute, rounded, or NULL when there is no limit (rate 0). */
 static Datum
 per_minute(double rate_per_s, bool *isnull)
 {
 	*isnull = rate_per_s <= 0;
-	return Float8GetDatum(rate_per_s * 60.0);
+	return Float8GetDatum(round3(rate_per_s * 60.0));
 }
 
 /*
  * bedrock_rate_limits
- *		SQL: bedrock_rate_limits() RETURNS SETOF record: one row per model
- *		called since the last reset, with its limits, its adaptive state,
- *		its buckets (as of now) and its counters.
+ *		SQL: bedrock_rate_limits() RETURNS SETOF record: one row per base
+ *		model called since the last reset (while the table has room), with
+ *		its limits, its adaptive state, its buckets (as of now), its
+ *		counters and its slowdown.  Rates and amounts are rounded to 3
+ *		decimals.  Fills as many columns as the SQL declaration has (the
+ *		first 14 under 0.2.0's).
  */
 Datum
 bedrock_rate_limits(PG_FUNCTION_ARGS)
@@ -472,11 +645,16 @@ bedrock_rate_limits(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LimiterEntry *snap;
 	TimestampTz since;
-	double		now = now_seconds();
+	TimestampTz now_ts = GetCurrentTimestamp();
+	double		now = seconds(now_ts);
 	long		n;
 
 	require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != BEDROCK_RATE_LIMITS_COLS &&
+		rsinfo->setDesc->natts != BEDROCK_RATE_LIMITS_COLS_0_2)
+		elog(ERROR, "bedrock_rate_limits() declared with %d columns",
+			 rsinfo->setDesc->natts);
 	n = model_table_copy(&limiter_table, (char **) &snap, &since);
 
 	for (long i = 0; i < n; i++)
@@ -485,12 +663,20 @@ bedrock_rate_limits(PG_FUNCTION_ARGS)
 		ModelRateLimit limit;
 		Datum		values[BEDROCK_RATE_LIMITS_COLS];
 		bool		nulls[BEDROCK_RATE_LIMITS_COLS];
+		bool		slow;
 		int			col = 0;
 
 		/* the state as the next admission would see it */
 		rate_limit_for_model(snap[i].header.key.model, &limit);
-		apply_config(s, &limit);
 		refill(s, now);
+		apply_config(s, &limit, model_table_is_other(&snap[i].header));
+		slow = slowed_down(s);
+		if (model_table_is_other(&snap[i].header))
+		{
+			/* the limits it holds its models to, not those of its name */
+			limit.requests_per_minute = (int64) llround(s->rpm_rate * 60.0);
+			limit.tokens_per_minute = (int64) llround(s->tpm_rate * 60.0);
+		}
 
 		memset(nulls, 0, sizeof(nulls));
 		values[col++] = CStringGetTextDatum(snap[i].header.key.model);
@@ -501,18 +687,29 @@ bedrock_rate_limits(PG_FUNCTION_ARGS)
 		values[col++] = BoolGetDatum(s->adaptive && bedrock_adaptive_rate_limiting);
 		values[col] = per_minute(request_rate(s), &nulls[col]);
 		col++;
-		values[col++] = Float8GetDatum(sending_rate(s, now) * 60.0);
-		values[col] = Float8GetDatum(s->requests_level);
+		values[col++] = Float8GetDatum(round3(sending_rate(s, now) * 60.0));
+		values[col] = Float8GetDatum(round3(s->requests_level));
 		nulls[col++] = !s->requests_limited;
-		values[col] = Float8GetDatum(s->tokens_level);
-		nulls[col++] = s->tpm_rate <= 0;
+		values[col] = Float8GetDatum(round3(s->tokens_level));
+		nulls[col++] = !s->tokens_limited;
 		values[col++] = Int64GetDatum(s->admitted);
 		values[col++] = Int64GetDatum(s->delayed);
-		values[col++] = Float8GetDatum(s->delay_ms);
+		values[col++] = Float8GetDatum(round3(s->delay_ms));
 		values[col++] = Int64GetDatum(s->throttled);
 		values[col] = TimestampTzGetDatum(s->last_throttle);
 		nulls[col++] = s->last_throttle == 0;
 		values[col++] = TimestampTzGetDatum(since);
+		/* 0.3.0: the slowdown, and why the last delayed attempt waited */
+		values[col] = per_minute(s->adaptive_rate, &nulls[col]);
+		nulls[col++] |= !s->adaptive;
+		values[col++] = BoolGetDatum(slow);
+		values[col] = TimestampTzGetDatum(s->slowdown_since);
+		nulls[col++] = !slow || s->slowdown_since == 0;
+		values[col] = Int64GetDatum(s->slowdown_throttles);
+		nulls[col++] = !slow || s->slowdown_since == 0;
+		values[col] = s->last_delay_reason == DELAY_NONE ? (Datum) 0 :
+			CStringGetTextDatum(delay_reason_names[s->last_delay_reason]);
+		nulls[col++] = s->last_delay_reason == DELAY_NONE;
 		Assert(col == BEDROCK_RATE_LIMITS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -28,6 +28,7 @@ typedef struct ModelRateLimit
 /* in rate_limit_config.c: the bedrock.rate_limits setting */
 extern bool rate_limits_check_hook(char **newval, void **extra, GucSource source);
 extern void rate_limits_assign_hook(const char *newval, void *extra);
+extern const char *rate_limit_base_model(const char *model);
 extern void rate_limit_for_model(const char *model, ModelRateLimit *limit);
 extern bool rate_limits_configured(void);
 

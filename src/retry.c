@@ -15,13 +15,24 @@
  * an x-amz-retry-after hint (capped at 5 s above the computed delay).
  *
  * The retry quota is the SDKs' token bucket: 500 tokens, a retry costs 5
- * (10 after a transient error), a first-try success refunds 1 and a
- * success after retries refunds the last retry's cost.  With an empty
- * bucket a failure is returned at once instead of retried, so a backend
- * facing an outage stops multiplying its traffic.  With the library
+ * (10 after an attempt that timed out), a first-try success puts 1 back
+ * and a success after retries puts back the cost of its last retry.  The
+ * bucket is not refilled with time.  So it runs dry after 100 retries (50
+ * after timeouts) only when no call succeeds meanwhile; successes stretch
+ * it, as in the SDKs.  With an empty bucket a failure is returned at once
+ * instead of retried, so a backend facing an outage stops multiplying its
+ * traffic.  With the library
  * preloaded the bucket is in shared memory, one for the whole server (as
  * one SDK client shared by every thread of an application); loaded on
  * demand, each backend has its own.
+ *
+ * The shared bucket is shared fairly: a role (the session user) may hold
+ * at most half of it at a time, counting the tokens its retries took less
+ * the ones its successes put back.  A role whose calls fail on purpose
+ * (with a timeout_ms of 1 ms, say) uses up its half and no more: the other
+ * half still retries everyone else's calls.  The holdings of up to
+ * RETRY_QUOTA_ROLES roles are counted one by one (a role holding nothing
+ * gives its place to a new one); further roles share one more count.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -45,16 +56,28 @@
 
 #define RETRY_QUOTA_MAX			500
 #define RETRY_COST				5
-#define RETRY_COST_TRANSIENT	10
+#define RETRY_COST_TIMEOUT		10
 #define BACKOFF_BASE_THROTTLING_MS	500
 #define BACKOFF_BASE_TRANSIENT_MS	100
 #define BACKOFF_CAP_MS			20000
 #define RETRY_AFTER_SLACK_MS	5000
 
+/* a role's share of the shared bucket */
+#define RETRY_QUOTA_ROLE_SHARE	(RETRY_QUOTA_MAX / 2)
+#define RETRY_QUOTA_ROLES		64
+#define RETRY_OTHER_ROLES		RETRY_QUOTA_ROLES
+
+typedef struct RetryQuotaRole
+{
+	Oid			role;			/* InvalidOid: free (or other roles) */
+	int			held;			/* tokens taken less tokens put back */
+} RetryQuotaRole;
+
 typedef struct RetryQuota
 {
 	slock_t		mutex;
 	int			tokens;
+	RetryQuotaRole roles[RETRY_QUOTA_ROLES + 1];	/* shared bucket only */
 } RetryQuota;
 
 /* the shared bucket once attached, else this backend's own */
@@ -151,6 +174,7 @@ quota_shmem_startup(void)
 	shared = ShmemInitStruct("bedrock_fdw retry quota", sizeof(RetryQuota), &found);
 	if (!found)
 	{
+		memset(shared, 0, sizeof(RetryQuota));
 		SpinLockInit(&shared->mutex);
 		shared->tokens = RETRY_QUOTA_MAX;
 	}
@@ -174,40 +198,102 @@ retry_quota_request_shmem(void)
 }
 
 /*
+ * quota_role
+ *		The holding of role in the shared bucket, taking a free place for a
+ *		role not counted yet; the shared count of other roles when there is
+ *		none.  The caller holds the mutex: a short loop, no call.
+ */
+static RetryQuotaRole *
+quota_role(Oid role)
+{
+	RetryQuotaRole *free_place = NULL;
+
+	for (int i = 0; i < RETRY_QUOTA_ROLES; i++)
+	{
+		RetryQuotaRole *r = &retry_quota->roles[i];
+
+		if (r->role == role)
+			return r;
+		if (free_place == NULL && r->held == 0)
+			free_place = r;
+	}
+	if (free_place == NULL)
+		return &retry_quota->roles[RETRY_OTHER_ROLES];
+	free_place->role = role;
+	return free_place;
+}
+
+/*
  * retry_quota_acquire
- *		Take the cost of one retry from the bucket; false when it is empty.
+ *		Take the cost of retrying the attempt that failed with err from the
+ *		bucket (10 when it timed out, else 5), returned in *cost; false,
+ *		taking nothing, when the bucket holds less.
  */
 bool
-retry_quota_acquire(RetryClass rc, int *cost)
+retry_quota_acquire(const AwsError *err, int *cost)
 {
 	bool		granted = false;
 
-	*cost = (rc == RETRY_TRANSIENT) ? RETRY_COST_TRANSIENT : RETRY_COST;
-	if (quota_shared)
-		SpinLockAcquire(&retry_quota->mutex);
-	if (retry_quota->tokens >= *cost)
+	*cost = (err->transport == HTTP_FAILED_TIMEOUT) ? RETRY_COST_TIMEOUT : RETRY_COST;
+	if (!quota_shared)
 	{
-		retry_quota->tokens -= *cost;
-		granted = true;
+		if (retry_quota->tokens >= *cost)
+		{
+			retry_quota->tokens -= *cost;
+			granted = true;
+		}
+		return granted;
 	}
-	if (quota_shared)
+
+	{
+		Oid			role = GetSessionUserId();
+
+		SpinLockAcquire(&retry_quota->mutex);
+		{
+			RetryQuotaRole *holder = quota_role(role);
+
+			if (retry_quota->tokens >= *cost &&
+				holder->held + *cost <= RETRY_QUOTA_ROLE_SHARE)
+			{
+				retry_quota->tokens -= *cost;
+				holder->held += *cost;
+				granted = true;
+			}
+		}
 		SpinLockRelease(&retry_quota->mutex);
+	}
 	return granted;
 }
 
 /*
  * retry_quota_release
- *		Credit the bucket after a successful call.
+ *		Credit the bucket after a successful call: last_cost, the cost of
+ *		its last retry, when it was retried, else 1; never above 500.  The
+ *		calling role's holding goes down as much (not below 0).
  */
 void
 retry_quota_release(bool retried, int last_cost)
 {
-	if (quota_shared)
-		SpinLockAcquire(&retry_quota->mutex);
-	retry_quota->tokens = Min(retry_quota->tokens + (retried ? last_cost : 1),
-							  RETRY_QUOTA_MAX);
-	if (quota_shared)
-		SpinLockRelease(&retry_quota->mutex);
+	int			credit = retried ? last_cost : 1;
+	Oid			role;
+
+	if (!quota_shared)
+	{
+		retry_quota->tokens = Min(retry_quota->tokens + credit, RETRY_QUOTA_MAX);
+		return;
+	}
+	role = GetSessionUserId();
+	SpinLockAcquire(&retry_quota->mutex);
+	{
+		RetryQuotaRole *holder = &retry_quota->roles[RETRY_OTHER_ROLES];
+
+		for (int i = 0; i < RETRY_QUOTA_ROLES; i++)
+			if (retry_quota->roles[i].role == role)
+				holder = &retry_quota->roles[i];
+		holder->held = Max(holder->held - credit, 0);
+		retry_quota->tokens = Min(retry_quota->tokens + credit, RETRY_QUOTA_MAX);
+	}
+	SpinLockRelease(&retry_quota->mutex);
 }
 
 /*

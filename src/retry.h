@@ -27,7 +27,7 @@ typedef enum RetryClass
 /* in retry.c */
 extern RetryClass retry_classify(const AwsError *err);
 extern void retry_quota_request_shmem(void);
-extern bool retry_quota_acquire(RetryClass rc, int *cost);
+extern bool retry_quota_acquire(const AwsError *err, int *cost);
 extern void retry_quota_release(bool retried, int last_cost);
 extern long retry_backoff_ms(RetryClass rc, int attempt, const HttpResponse *resp);
 

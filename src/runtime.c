@@ -328,12 +328,15 @@ bedrock_call_start_attempt(BedrockCall *call, void *arg)
 	HttpRequest req = {0};
 	HttpTransfer *t;
 
+	/* an attempt counts once signed: no credentials means nothing was sent */
+	call->signing = true;
+	req.headers = sign_attempt(call, call->ep, call->path, call->invocation,
+							   call->attempts + 1, call->max_attempts);
+	call->signing = false;
 	call->attempts++;
 	call->attempt_sent_at = GetCurrentTimestamp();
 	req.method = "POST";
 	req.url = call->url;
-	req.headers = sign_attempt(call, call->ep, call->path, call->invocation,
-							   call->attempts, call->max_attempts);
 	req.body = call->body;
 	req.body_len = call->body_len;
 	req.timeout_ms = call->timeout_ms;
@@ -408,7 +411,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 				call->throttled_attempts++;
 			if (rc != RETRY_NEVER && call->attempts < call->max_attempts)
 			{
-				if (retry_quota_acquire(rc, &call->last_cost))
+				if (retry_quota_acquire(&call->error, &call->last_cost))
 				{
 					call->retried = true;
 					next = retry_backoff_ms(rc, call->attempts, &call->response);

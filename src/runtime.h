@@ -47,6 +47,8 @@ typedef struct BedrockCall
 	int			throttled_attempts;
 	double		latency_ms;		/* wall time, all attempts and backoff */
 	bool		credentials_refreshed;	/* retried once with new credentials */
+	bool		signing;		/* resolving credentials for the next
+								 * attempt, which is not sent yet */
 
 	/* who signed the last attempt (no secrets) */
 	char		credential_source[AWS_CREDENTIAL_SOURCE_MAXLEN];

@@ -79,6 +79,9 @@ extern bool usage_database_wanted(Oid dboid);
 extern void usage_report_wait(char **last, const char *reason, int sqlerrcode,
 							  const char *hint);
 
+/* in usage_database_notice.c */
+extern void usage_database_notice_init(void);
+
 /* in usage_stats.c: cumulative per-model counters in shared memory */
 extern void usage_stats_request_shmem(void);
 extern void usage_stats_record(const UsageRecord *rec);

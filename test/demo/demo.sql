@@ -125,7 +125,34 @@ SELECT jsonb_pretty(summary) AS "one whole result" FROM contracts WHERE id = 1;
 \set ECHO none
 
 \echo
-\echo '==== 5. Errors: a bad model id, as data ("on_error": "json") and as an ERROR'
+\echo '==== 5. A batch: every contract in one call, several requests in flight at once'
+\echo
+\set ECHO queries
+SELECT b.ord, b.response->>'text' AS answer, b.response->>'latency_ms' AS latency_ms
+  FROM bedrock_chat_batch(:'model',
+         (SELECT array_agg('Name the parties: ' || parties ORDER BY id) FROM contracts),
+         options => '{"concurrency": 4}') b
+ ORDER BY b.ord;
+\set ECHO none
+
+\echo
+\echo '==== 6. An enrichment job: fill a column for every row, in committed chunks,'
+\echo '====    with progress in bedrock.jobs; Ctrl-C and CALL again resumes'
+\echo
+\set ECHO queries
+ALTER TABLE contracts ADD COLUMN risks text;
+CALL bedrock_enrich('contracts', 'risks',
+                    prompt  => $$'List the risks for us in: ' || body$$,
+                    model   => :'model',
+                    chunk_size => 4, notices => true);
+SELECT job_id, status, rows_done, rows_total, rows_skipped, errors,
+       input_tokens, output_tokens, rows_per_second
+  FROM bedrock.jobs;
+SELECT id, left(risks, 60) AS risks FROM contracts ORDER BY id LIMIT 3;
+\set ECHO none
+
+\echo
+\echo '==== 7. Errors: a bad model id, as data ("on_error": "json") and as an ERROR'
 \echo
 \set ECHO queries
 SELECT jsonb_pretty(bedrock_chat('openai.gpt-oss-20b-9:9', 'Summarize: ' || body,
@@ -146,7 +173,7 @@ END $$;
 \set ECHO none
 
 \echo
-\echo '==== 6. bedrock_sign_request: SigV4 for any AWS request, with its canonical request'
+\echo '==== 8. bedrock_sign_request: SigV4 for any AWS request, with its canonical request'
 \echo
 \set ECHO queries
 CREATE TEMP TABLE signed AS
@@ -174,11 +201,18 @@ SELECT key || ': ' || value FROM signed, jsonb_each_text(r->'headers') ORDER BY 
 \pset tuples_only off
 
 \echo
-\echo '==== 6b. The usage dashboard, in SQL: every call above was recorded by a background'
+\echo '==== 9. The usage dashboard, in SQL: every call above was recorded by a background'
 \echo '====     writer in bedrock.usage_log (even those of rolled-back transactions)'
 \echo
--- the writer flushes every second
-SELECT pg_sleep(1.5);
+-- the writer flushes every second: wait (quietly) until it has
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXIT WHEN (SELECT count(*) FROM bedrock.usage_log)
+                  >= (SELECT coalesce(sum(calls), 0) FROM bedrock_stats());
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
 \x off
 SELECT model, day, calls, errors, input_tokens, output_tokens,
        round(p50_latency_ms::numeric, 1) AS p50_ms, round(p95_latency_ms::numeric, 1) AS p95_ms

@@ -4,26 +4,30 @@
 // Prints NOTHING on success (exit 0), except the commands that exist to print
 // (stats, stat, faults, services without an argument). On failure: a message on stderr, exit 1.
 //
-// node admin.js [--host H] [--port N | --port-file F] <command> [args]
-//   fault '<json>'          add a fault (object or array)            POST   /_emulator/faults
-//   clear                   drop pending faults                      DELETE /_emulator/faults
-//   faults                  print pending faults (JSON)              GET    /_emulator/faults
-//   reset                   zero counters, clear faults and clock    POST   /_emulator/reset
-//   stats                   print the stats JSON                     GET    /_emulator/stats
-//   stat <dotted.path>      print one stats value (e.g. requests.converse, last.-1.status)
-//   credentials '<json>'    add/replace a key or a bearer API key    POST   /_emulator/credentials
-//   credentials-reset       restore the default credentials          DELETE /_emulator/credentials
-//   clock <seconds>         shift the emulator's clock               POST   /_emulator/clock
-//   services '<json>'       configure IMDS / container / STS         POST   /_emulator/credential-services
-//                           (partial: '{"imds":{"lifetimeSeconds":60}}'); without an argument: print the config
-//   role '<json>'           add an assumable role {"arn","externalId"?,"account"?}   POST /_emulator/roles
-//   web-identity-token T    register a web identity token (T, or '{"token":…,"subject":…}')
-//                                                                    POST   /_emulator/web-identity-tokens
-//   wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET
-// Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.
+// Usage: node admin.js --help (the USAGE text below).
 
 const fs = require('fs');
 const http = require('http');
+
+const USAGE = [
+  "usage: node admin.js [--host H] [--port N | --port-file F] <command> [args]",
+  "  fault '<json>'          add a fault (object or array)            POST   /_emulator/faults",
+  "  clear                   drop pending faults                      DELETE /_emulator/faults",
+  "  faults                  print pending faults (JSON)              GET    /_emulator/faults",
+  "  reset                   zero counters, clear faults and clock    POST   /_emulator/reset",
+  "  stats                   print the stats JSON                     GET    /_emulator/stats",
+  "  stat <dotted.path>      print one stats value (e.g. requests.converse, last.-1.status)",
+  "  credentials '<json>'    add/replace a key or a bearer API key    POST   /_emulator/credentials",
+  "  credentials-reset       restore the default credentials          DELETE /_emulator/credentials",
+  "  clock <seconds>         shift the emulator's clock               POST   /_emulator/clock",
+  "  services '<json>'       configure IMDS / container / STS         POST   /_emulator/credential-services",
+  "                          (partial: '{\"imds\":{\"lifetimeSeconds\":60}}'); without an argument: print the config",
+  "  role '<json>'           add an assumable role {\"arn\",\"externalId\"?,\"account\"?}   POST /_emulator/roles",
+  "  web-identity-token T    register a web identity token (T, or '{\"token\":…,\"subject\":…}')",
+  "                                                                   POST   /_emulator/web-identity-tokens",
+  "  wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET",
+  "Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.",
+].join('\n');
 
 function fail(msg) {
   process.stderr.write(`admin.js: ${msg}\n`);
@@ -169,6 +173,11 @@ async function waitReady(o, seconds) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const [cmd, ...args] = o.rest;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (cmd === undefined) fail(`no command\n${USAGE}`);
   switch (cmd) {
     case 'fault':
       await call(o, 'POST', '/_emulator/faults', parseJsonArg(args[0], 'fault'));

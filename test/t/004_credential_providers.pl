@@ -59,13 +59,13 @@ chat_ok($inst, 'the instance role');
 like(whoami_arn($inst), qr{^arn:aws:sts::$account:assumed-role/emulator-instance-role/},
 	'whoami: the instance role');
 my $row = $inst->safe_psql('postgres',
-	"SELECT cache, source, access_key_id ~ '^\\*{4}.{4}\$', expiration > now(), refresh_count, worker_pid IS NOT NULL FROM bedrock.credentials");
+	"SELECT cache, source, access_key_id ~ '^ASIA\\*{4}.{4}\$', expiration > now(), refresh_count, worker_pid IS NOT NULL FROM bedrock.credentials");
 is($row, 'worker|instance|t|t|1|t', 'bedrock.credentials: shared cache filled once by the worker');
 unlike($inst->safe_psql('postgres', 'SELECT row_to_json(c)::text FROM bedrock.credentials c'),
 	qr/SecretAccessKey|Token/i, 'bedrock.credentials shows no secret');
 my $who = $inst->safe_psql('postgres', 'SELECT bedrock_whoami()::text');
 like($who, qr/"credential_source": "instance"/, 'whoami names the source');
-like($who, qr/"access_key_id": "\*{4}/, 'whoami masks the access key id');
+like($who, qr/"access_key_id": "ASIA\*{4}[A-Z0-9]{4}"/, 'whoami masks the access key id');
 
 # 2. sts:AssumeRole on top of the instance role, after a reload
 $inst->append_conf('postgresql.conf',

@@ -209,3 +209,17 @@ test('server.js refuses a non-loopback host; wait-ready times out with exit 1', 
   assert.equal(w.code, 1);
   assert.match(w.stderr, /not ready after 0\.5 s/);
 });
+
+test('admin.js --help (and -h, help) prints the usage on stdout and exits 0; no command is an error with the usage on stderr', async () => {
+  for (const arg of ['--help', '-h', 'help']) {
+    const r = await runAdmin([arg], { BEDROCK_EMULATOR_PORT: '', BEDROCK_EMULATOR_PORT_FILE: '' });
+    assert.equal(r.code, 0, `${arg} exits 0`);
+    assert.match(r.stdout, /^usage: node admin\.js /);
+    assert.match(r.stdout, /wait-ready \[seconds\]/);
+    assert.equal(r.stderr, '');
+  }
+  const none = await runAdmin([], { BEDROCK_EMULATOR_PORT: '', BEDROCK_EMULATOR_PORT_FILE: '' });
+  assert.equal(none.code, 1);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /^admin\.js: no command\nusage: /);
+});

@@ -5,6 +5,10 @@
 #   make demo       install what is missing, build, and show it working
 #                   against the local AWS emulator (no AWS account needed)
 #   make test       install what is missing, build, and run every suite
+#                   (against this machine's PostgreSQL 15)
+#   make test-all   make test, then every suite on PostgreSQL 17 and 18
+#                   (make test-pg17, make test-pg18), each in a throw-away
+#                   Debian root made with debootstrap (test/legs/run-leg)
 #   make bench      install what is missing, build, and measure it against
 #                   the local AWS emulator and the AWS SDK (BENCHMARKS.md)
 
@@ -16,6 +20,7 @@ OBJS = \
 	src/bedrock_fdw.o \
 	src/guc.o \
 	src/log_redact.o \
+	src/secret_wipe.o \
 	src/sigv4.o \
 	src/sign_request.o \
 	src/credentials.o \
@@ -64,7 +69,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
-	rate_limits upgrade roles
+	rate_limits usage_encoding upgrade roles
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 
@@ -107,6 +112,20 @@ bench: deps
 	$(MAKE) all
 	test/bootstrap/as-root $(MAKE) install
 	test/bench/run-bench
+
+# The other PostgreSQL versions: each leg builds this checkout and runs
+# every suite in its own debootstrapped Debian root (PostgreSQL 17 from
+# trixie, 18 from sid, with pgvector), cached in /var/cache/bedrock_fdw.
+# The host needs npm for the emulator's packages, hence deps.
+TEST_LEGS = test-pg17 test-pg18
+.PHONY: test-all test-legs $(TEST_LEGS)
+
+test-all: test test-legs
+
+test-legs: $(TEST_LEGS)
+
+$(TEST_LEGS): deps
+	test/legs/run-leg $(patsubst test-%,%,$@)
 
 # the pg_regress suites, for scripts
 print-regress:

@@ -110,6 +110,13 @@ GRANT SELECT ON bedrock.rate_limits TO bedrock_admin, pg_monitor;
 
 -- ==== Secrets: credential settings and functions that see them ====
 
+-- bedrock_sign_request takes a secret access key as an argument and
+-- returns what it signed: it is a tool for administrators, not for every
+-- role (its statement, secret included, would reach the server log through
+-- log_statement or an error of any caller).
+REVOKE ALL ON FUNCTION bedrock_sign_request(text, text, jsonb, bytea, text, text, text, text, text, timestamptz, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_sign_request(text, text, jsonb, bytea, text, text, text, text, text, timestamptz, boolean) TO bedrock_admin;
+
 -- (end of secrets)
 
 -- ==== Reliability: malformed responses, bounds ====

@@ -18,7 +18,6 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = off;
 SET parallel_leader_participation = off;
 -- every usage record of this suite says so
 SET application_name = 'regress_parallel';
@@ -43,7 +42,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     line text;
 BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || query
     LOOP
         CONTINUE WHEN line ~ '^\s*Worker \d+:';
         RETURN NEXT regexp_replace(line, '\s*\(actual .*\)$', '');

@@ -14,8 +14,11 @@ SELECT current_setting('bedrock.secret_access_key') <> '' AS superuser_sees_secr
 
 -- an ordinary role: not shown, not listed, not settable
 SET ROLE regress_bedrock_user;
+-- (the wording of this error changed in PostgreSQL 16: show its code only)
+\set VERBOSITY sqlstate
 SHOW bedrock.secret_access_key;
 SELECT current_setting('bedrock.session_token');
+\set VERBOSITY default
 SELECT count(*) AS listed FROM pg_settings WHERE name LIKE 'bedrock.%key%' OR name = 'bedrock.session_token';
 SET bedrock.secret_access_key = 'x';
 SET bedrock.endpoint = 'http://127.0.0.1:9';
@@ -50,6 +53,22 @@ SET bedrock.endpoint = 'http://user:pw@127.0.0.1:21';
 SET bedrock.endpoint = E'http://127.0.0.1:21/\r\n';
 -- the region becomes part of a host name
 SET bedrock.region = 'us-east-1.evil.example/';
+
+-- credential settings cannot be stored where every role reads them
+-- (pg_db_role_setting, pg_proc)
+ALTER ROLE regress_bedrock_user SET bedrock.secret_access_key = 'roleSecretValue';
+ALTER ROLE regress_bedrock_user SET bedrock.access_key_id = 'AKIDROLE';
+CREATE FUNCTION regress_secret_f() RETURNS int LANGUAGE sql
+  SET bedrock.session_token = 'functionTokenValue' AS 'SELECT 1';
+-- an empty value stores nothing and is allowed
+ALTER ROLE regress_bedrock_user SET bedrock.session_token = '';
+ALTER ROLE regress_bedrock_user RESET ALL;
+
+-- bedrock_sign_request is for members of bedrock_admin, not PUBLIC
+SET ROLE regress_bedrock_user;
+SELECT bedrock_sign_request('GET', 'https://example.com/', NULL, NULL,
+  'us-east-1', 'bedrock', 'AKIDEXAMPLE', 'signRequestSecretValue');
+RESET ROLE;
 
 REVOKE EXECUTE ON FUNCTION bedrock_chat(text, text, text, jsonb) FROM regress_bedrock_user;
 DROP ROLE regress_bedrock_user;

@@ -80,8 +80,10 @@ static const AwsErrorClass aws_error_classes[] = {
 /*
  * clean_message
  *		A message fit for an error report: valid in the server encoding,
- *		control characters replaced, trailing period and blanks removed,
- *		at most MAX_MESSAGE_LEN bytes.
+ *		without secrets (a signature error's quoted canonical request is
+ *		cut, any session token or other known secret masked: see
+ *		bedrock_redact_remote), control characters replaced, trailing
+ *		period and blanks removed, at most MAX_MESSAGE_LEN bytes.
  */
 static char *
 clean_message(const char *s, size_t len)
@@ -94,7 +96,7 @@ clean_message(const char *s, size_t len)
 		len = pg_mbcliplen(s, len, MAX_MESSAGE_LEN);
 	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 		return pstrdup("(message is not valid UTF-8)");
-	out = utf8_to_server(s, len);
+	out = bedrock_redact_remote(utf8_to_server(s, len));
 	for (p = out; *p; p++)
 	{
 		if ((unsigned char) *p < ' ')
@@ -191,7 +193,7 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_RESPONSE_RECEIVED;
 	err->http_status = resp->status;
-	err->request_id = rid ? pstrdup(rid) : NULL;
+	err->request_id = rid ? text_clean(rid) : NULL;
 
 	if (resp->body_len > 0)
 		body = json_parse_utf8(resp->body, resp->body_len);
@@ -306,7 +308,7 @@ aws_error_malformed(const HttpResponse *resp, const char *what, AwsError *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_RESPONSE_RECEIVED;
 	err->http_status = resp->status;
-	err->request_id = rid ? pstrdup(rid) : NULL;
+	err->request_id = rid ? text_clean(rid) : NULL;
 	err->code = AWS_CODE_MALFORMED_RESPONSE;
 	err->message = pstrdup(what);
 	classify(err);

@@ -73,14 +73,18 @@ extern char *bedrock_usage_retention;
 extern char *bedrock_rate_limits_setting;
 extern bool bedrock_adaptive_rate_limiting;
 extern double bedrock_interactive_reserve;
+extern bool bedrock_secret_settings_trusted;
 extern void bedrock_define_gucs(void);
 extern char *bedrock_sts_base_url(void);
 extern char *bedrock_runtime_base_url(void);
 
 /* in log_redact.c */
 extern void log_redact_init(void);
+extern void log_redact_remember(const char *value);
+extern char *bedrock_redact_remote(const char *s);
 
 /* in json_util.c */
+extern Jsonb *json_parse_untrusted(const char *s, size_t len, const char **why);
 extern Jsonb *json_parse_utf8(const char *s, size_t len);
 extern Jsonb *json_text_to_jsonb(const char *json_text);
 extern JsonbValue *json_get_key(JsonbContainer *container, const char *key,
@@ -96,5 +100,8 @@ extern void json_append_string(StringInfo buf, const char *utf8_or_server);
 extern void json_append_jsonb(StringInfo buf, JsonbContainer *container);
 extern char *server_to_utf8(const char *s, int len);
 extern char *utf8_to_server(const char *s, int len);
+extern char *utf8_to_server_noerror(const char *s, int len);
+extern char *text_clean(const char *s);
+extern void text_copy_clipped(char *dst, size_t dstsize, const char *s);
 
 #endif							/* BEDROCK_FDW_H */

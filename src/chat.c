@@ -59,7 +59,7 @@ append_call_facts(StringInfo out, const BedrockCall *call)
 	json_append_string(out, call->model);
 	appendStringInfoString(out, ", \"request_id\": ");
 	if (rid)
-		json_append_string(out, rid);
+		json_append_string(out, text_clean(rid));
 	else
 		appendStringInfoString(out, "null");
 	append_attempts_and_latency(out, call);
@@ -184,12 +184,16 @@ chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 
 	if (call->ok)
 	{
-		response = json_parse_utf8(call->response.body, call->response.body_len);
+		const char *why = NULL;
+
+		/* whatever the body holds, a failure of this call only */
+		response = json_parse_untrusted(call->response.body,
+										call->response.body_len, &why);
 		if (response == NULL || !converse_has_output(response))
 		{
 			call->ok = false;
 			aws_error_malformed(&call->response,
-								response == NULL ? "the response is not valid JSON"
+								response == NULL ? why
 								: "the response has no output message",
 								&call->error);
 		}

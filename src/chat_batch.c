@@ -182,9 +182,31 @@ next_start_in(Batch *b)
 }
 
 /*
+ * check_batch_state
+ *		An ERROR, not a spin, for a state the scheduler cannot get out of:
+ *		attempts counted in flight that the HTTP layer no longer has (they
+ *		would never finish), or items not over with nothing in flight and
+ *		nothing left to start.
+ */
+static void
+check_batch_state(Batch *b, long next_start)
+{
+	int			pending = http_transfers_pending();
+
+	if (b->in_flight > pending)
+		elog(ERROR, "bedrock_fdw batch has %d attempts in flight but %d HTTP transfers",
+			 b->in_flight, pending);
+	if (b->in_flight == 0 && next_start < 0)
+		elog(ERROR, "bedrock_fdw batch has %d calls not over but nothing in flight or to start",
+			 b->remaining);
+}
+
+/*
  * run_batch
- *		Drive every item to its end.  Raises only for interrupts and for a
- *		failure under on_error "raise".
+ *		Drive every item to its end.  Raises only for interrupts, for a
+ *		failure under on_error "raise" and for an impossible state
+ *		(check_batch_state).  Every turn of the loop waits in http.c, which
+ *		checks interrupts.
  */
 static void
 run_batch(Batch *b)
@@ -194,15 +216,18 @@ run_batch(Batch *b)
 		HttpTransfer *t;
 		BatchItem  *item;
 		long		delay;
+		long		next_start;
 
 		start_what_may_start(b);
+		next_start = next_start_in(b);
+		check_batch_state(b, next_start);
 		if (b->in_flight == 0)
 		{
 			/* nothing on the wire: sleep (interruptibly) until a start */
-			http_sleep_ms(next_start_in(b));
+			http_sleep_ms(next_start);
 			continue;
 		}
-		t = http_wait_any(next_start_in(b));
+		t = http_wait_any(next_start);
 		if (t == NULL)
 			continue;			/* a retry or the rate limiter's time came */
 		item = (BatchItem *) http_transfer_arg(t);

@@ -79,4 +79,9 @@
 #define BedrockGucFree(ptr) free(ptr)
 #endif
 
+/* c.h defined Abs() up to PG16; PG17 removed it. */
+#ifndef Abs
+#define Abs(x) ((x) >= 0 ? (x) : -(x))
+#endif
+
 #endif							/* BEDROCK_COMPAT_H */

@@ -39,6 +39,7 @@
 #include "bedrock_fdw.h"
 #include "credentials.h"
 #include "http.h"
+#include "secret_wipe.h"
 
 /* ECS's credential endpoint; RELATIVE_URI is appended to it. */
 #define ECS_CREDENTIALS_HOST "http://169.254.170.2"
@@ -68,30 +69,22 @@ has_control_char(const char *s)
 	return false;
 }
 
-/* wipe_string: overwrite a palloc'd secret (NULL is fine) and free it. */
-static void
-wipe_string(char *s)
-{
-	if (s != NULL)
-	{
-		explicit_bzero(s, strlen(s));
-		pfree(s);
-	}
-}
-
 /*
  * credentials_append_remote_text
  *		Append a message a remote service sent (server encoding) to buf,
- *		fit for an error report: control characters become spaces and it
- *		is cut at REMOTE_TEXT_MAX_BYTES on a character boundary.
+ *		fit for an error report: without secrets (bedrock_redact_remote),
+ *		control characters become spaces and it is cut at
+ *		REMOTE_TEXT_MAX_BYTES on a character boundary.
  */
 void
 credentials_append_remote_text(StringInfo buf, const char *text)
 {
-	int			len = strlen(text);
+	int			len;
 	int			start = buf->len;
 	int			i;
 
+	text = bedrock_redact_remote(text);
+	len = strlen(text);
 	if (len > REMOTE_TEXT_MAX_BYTES)
 		len = pg_mbcliplen(text, len, REMOTE_TEXT_MAX_BYTES);
 	appendBinaryStringInfo(buf, text, len);
@@ -208,9 +201,9 @@ credentials_from_json(const char *body, size_t len, const char *source,
 	expiration = json_get_string(root, "Expiration");
 	status = credentials_fill_fetched(out, source, service, access_key_id,
 									  secret, token, expiration, error);
-	wipe_string(access_key_id);
-	wipe_string(secret);
-	wipe_string(token);
+	wipe_pfree_string(access_key_id);
+	wipe_pfree_string(secret);
+	wipe_pfree_string(token);
 	explicit_bzero(jb, VARSIZE(jb));
 	pfree(jb);
 	return status;
@@ -453,7 +446,7 @@ container_authorization(char **token, StringInfo error)
 	{
 		appendStringInfo(error, "the container authorization token from %s contains a line break or another control character",
 						 what);
-		wipe_string(*token);
+		wipe_pfree_string(*token);
 		*token = NULL;
 		return false;
 	}
@@ -524,10 +517,8 @@ container_fetch_credentials(AwsCredentials *out, StringInfo error)
 		explicit_bzero(resp.body, resp.body_len);
 		http_sleep_ms(CONTAINER_RETRY_SLEEP_MS);
 	}
-	wipe_string(token);
-	if (auth_line != NULL)
-		explicit_bzero(auth_line, strlen(auth_line));
-	list_free_deep(req.headers);
+	wipe_pfree_string(token);
+	wipe_free_lines(req.headers);
 
 	if (resp.outcome != HTTP_RESPONSE_RECEIVED)
 	{

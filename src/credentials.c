@@ -159,10 +159,40 @@ aws_parse_timestamp(const char *s, TimestampTz *out)
 	return tm2timestamp(&tm, 0, NULL, out) == 0;
 }
 
+/*
+ * refuse_untrusted_settings
+ *		Raise an ERROR when a secret comes from the settings although the
+ *		library was loaded on demand: until then the setting was a
+ *		placeholder that every role could read with SHOW or
+ *		current_setting(), so the secret must be considered exposed and is
+ *		not used.  Neither the value nor its length is reported.
+ */
+static void
+refuse_untrusted_settings(void)
+{
+	const char *name = NULL;
+
+	if (bedrock_secret_settings_trusted)
+		return;
+	if (bedrock_secret_access_key != NULL && bedrock_secret_access_key[0] != '\0')
+		name = "bedrock.secret_access_key";
+	else if (bedrock_session_token != NULL && bedrock_session_token[0] != '\0')
+		name = "bedrock.session_token";
+	else if (bedrock_external_id != NULL && bedrock_external_id[0] != '\0')
+		name = "bedrock.external_id";
+	if (name != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is set, but bedrock_fdw is not in shared_preload_libraries", name),
+				 errdetail("Until the library is loaded in a session, a bedrock.* setting is an ordinary placeholder that every role can read with SHOW or current_setting(), so a secret in the settings is only used when the library is preloaded."),
+				 errhint("Add bedrock_fdw to shared_preload_libraries and restart the server, or remove the secret from the settings and use the server's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), a web identity token, the container endpoint or the instance role.")));
+}
+
 /* "static": the bedrock.access_key_id / secret_access_key / session_token settings */
 static bool
 credentials_from_settings(AwsCredentials *out)
 {
+	refuse_untrusted_settings();
 	return fill_credentials(out, "static",
 							"bedrock.access_key_id", bedrock_access_key_id,
 							"bedrock.secret_access_key", bedrock_secret_access_key,
@@ -402,8 +432,20 @@ credentials_local(AwsCredentials *out)
  * from this backend's private cache otherwise.  Raises ERROR (28000) when
  * there are none.
  */
+static void credentials_resolve_chain(AwsCredentials *out);
+
 void
 credentials_resolve(AwsCredentials *out)
+{
+	credentials_resolve_chain(out);
+	/* whatever signs a request is masked in every log line from now on */
+	log_redact_remember(out->secret_access_key);
+	log_redact_remember(out->session_token);
+}
+
+/* credentials_resolve, without remembering the result for redaction */
+static void
+credentials_resolve_chain(AwsCredentials *out)
 {
 	int			source = bedrock_credential_source;
 	bool		assume_role = bedrock_role_arn != NULL && bedrock_role_arn[0] != '\0';

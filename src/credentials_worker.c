@@ -38,6 +38,8 @@
 #include "bedrock_fdw.h"
 #include "credential_cache.h"
 #include "http.h"
+#include "secret_wipe.h"
+#include "sigv4.h"
 
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
@@ -56,7 +58,7 @@ static TimestampTz fetched_at = 0;	/* when the current credentials came */
 static TimestampTz next_attempt = 0;	/* retry time after a failure; 0: now */
 static TimestampTz last_attempt = 0;
 static long backoff_ms = 0;
-static char *settings = NULL;	/* identity_settings() of the last fetch */
+static char settings[SIGV4_HEX_LEN + 1];	/* identity_settings() of the last fetch */
 
 /*
  * credentials_worker_register
@@ -73,19 +75,24 @@ credentials_worker_register(void)
 
 /*
  * identity_settings
- *		The settings that decide whose credentials are fetched, as one
- *		string to compare across reloads (never logged: it holds secrets).
+ *		The settings that decide whose credentials are fetched, as a
+ *		SHA-256 digest (hex, into out) to compare across reloads: the
+ *		settings hold secrets, so only their digest is kept, and the string
+ *		it is computed from is wiped.
  */
-static char *
-identity_settings(void)
+static void
+identity_settings(char out[SIGV4_HEX_LEN + 1])
 {
-	return psprintf("%d|%s|%s|%s|%d|%s|%d|%s|%s|%s|%s|%s",
-					bedrock_credential_source, bedrock_role_arn,
-					bedrock_external_id, bedrock_role_session_name,
-					bedrock_role_duration_seconds, bedrock_imds_endpoint,
-					(int) bedrock_imds_v1_fallback, bedrock_sts_endpoint,
-					bedrock_region, bedrock_access_key_id,
-					bedrock_secret_access_key, bedrock_session_token);
+	char	   *s = psprintf("%d|%s|%s|%s|%d|%s|%d|%s|%s|%s|%s|%s",
+							 bedrock_credential_source, bedrock_role_arn,
+							 bedrock_external_id, bedrock_role_session_name,
+							 bedrock_role_duration_seconds, bedrock_imds_endpoint,
+							 (int) bedrock_imds_v1_fallback, bedrock_sts_endpoint,
+							 bedrock_region, bedrock_access_key_id,
+							 bedrock_secret_access_key, bedrock_session_token);
+
+	sigv4_sha256_hex(s, strlen(s), out);
+	wipe_pfree_string(s);
 }
 
 /*
@@ -118,6 +125,9 @@ fetch_and_publish(void)
 			ereport(DEBUG1,
 					(errmsg("bedrock_fdw could not learn the IAM principal: %s", why.data)));
 		credential_cache_publish(&creds);
+		/* the worker's own log lines mask what it fetched */
+		log_redact_remember(creds.secret_access_key);
+		log_redact_remember(creds.session_token);
 		fetched_at = GetCurrentTimestamp();
 		ereport(DEBUG1,
 				(errmsg("bedrock_fdw fetched AWS credentials from %s, expiring %s",
@@ -150,7 +160,7 @@ bedrock_credentials_worker_main(Datum main_arg)
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "bedrock_fdw credentials worker",
 									 ALLOCSET_DEFAULT_SIZES);
-	settings = MemoryContextStrdup(TopMemoryContext, identity_settings());
+	identity_settings(settings);
 
 	/* an ERROR in a fetch lands here: report it, record it, back off */
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
@@ -184,17 +194,16 @@ bedrock_credentials_worker_main(Datum main_arg)
 
 		if (ConfigReloadPending)
 		{
-			char	   *now_settings;
+			char		now_settings[SIGV4_HEX_LEN + 1];
 
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			now_settings = identity_settings();
+			identity_settings(now_settings);
 			if (strcmp(now_settings, settings) != 0)
 			{
 				/* a new identity: nothing of the old one may be used */
 				credential_cache_clear();
-				pfree(settings);
-				settings = MemoryContextStrdup(TopMemoryContext, now_settings);
+				strlcpy(settings, now_settings, sizeof(settings));
 				fetched_at = 0;
 				next_attempt = 0;
 				backoff_ms = 0;

@@ -8,7 +8,11 @@
  * three credential settings are also GUC_SUPERUSER_ONLY and masked by a
  * show hook, so that neither SHOW, current_setting() nor pg_settings
  * reveals them to anyone but a superuser: members of pg_read_all_settings
- * see "********", everyone else is refused.
+ * see "********", everyone else is refused.  They cannot be stored per
+ * role, per database or per function, where every role could read them
+ * in the catalogs.  A secret from the settings is used only when the
+ * library is preloaded (bedrock_secret_settings_trusted): loaded on
+ * demand, the setting was a placeholder that anyone could read until then.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -56,6 +60,15 @@ char	   *bedrock_usage_retention = NULL;
 char	   *bedrock_rate_limits_setting = NULL;
 bool		bedrock_adaptive_rate_limiting = true;
 double		bedrock_interactive_reserve = 0.1;
+
+/*
+ * Whether the library was loaded by shared_preload_libraries.  Only then
+ * are the credential settings defined, hidden, before any session can read
+ * them; loaded on demand, a value from the configuration was a placeholder
+ * that every role could read until the library came (credentials.c
+ * refuses to use it).
+ */
+bool		bedrock_secret_settings_trusted = false;
 
 static const struct config_enum_entry credential_source_options[] = {
 	{"auto", CREDENTIAL_SOURCE_AUTO, false},
@@ -204,6 +217,42 @@ check_credential(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * check_credential_setting
+ *		check_credential, and refuse the places every role can read: ALTER
+ *		ROLE / ALTER DATABASE ... SET (validated as PGC_S_TEST, applied from
+ *		pg_db_role_setting) and the SET clause of CREATE FUNCTION (pg_proc).
+ */
+static bool
+check_credential_setting(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && (*newval)[0] != '\0' &&
+		(source == PGC_S_TEST || source == PGC_S_GLOBAL ||
+		 source == PGC_S_DATABASE || source == PGC_S_USER ||
+		 source == PGC_S_DATABASE_USER))
+	{
+		GUC_check_errmsg("bedrock credential settings cannot be set per role, per database or per function");
+		GUC_check_errdetail("pg_db_role_setting and pg_proc, where such values are stored, are readable by every role.");
+		GUC_check_errhint("Set credentials in postgresql.conf or with ALTER SYSTEM, with bedrock_fdw in shared_preload_libraries, or use a credential source that needs no secret.");
+		return false;
+	}
+	return check_credential(newval, extra, source);
+}
+
+/*
+ * check_secret_setting
+ *		check_credential_setting for a secret: the accepted value is also
+ *		remembered for the log's redaction by value.
+ */
+static bool
+check_secret_setting(char **newval, void **extra, GucSource source)
+{
+	if (!check_credential_setting(newval, extra, source))
+		return false;
+	log_redact_remember(*newval);
+	return true;
+}
+
+/*
  * show_secret
  *		Superusers see the value; everyone else sees a mask (or the empty
  *		string when nothing is set, so that "is it configured?" stays
@@ -271,6 +320,8 @@ bedrock_define_gucs(void)
 	 */
 	const int	secret_flags = GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE;
 
+	bedrock_secret_settings_trusted = process_shared_preload_libraries_in_progress;
+
 	DefineCustomStringVariable("bedrock.region",
 							   "AWS region of the Bedrock endpoint and of the signing scope.",
 							   "Defaults to the server's AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.",
@@ -296,7 +347,7 @@ bedrock_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   secret_flags,
-							   check_credential, NULL, show_access_key_id);
+							   check_credential_setting, NULL, show_access_key_id);
 
 	DefineCustomStringVariable("bedrock.secret_access_key",
 							   "AWS secret access key used to sign requests.",
@@ -305,7 +356,7 @@ bedrock_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   secret_flags,
-							   check_credential, NULL, show_secret_access_key);
+							   check_secret_setting, NULL, show_secret_access_key);
 
 	DefineCustomStringVariable("bedrock.session_token",
 							   "AWS session token of temporary credentials.",
@@ -314,7 +365,7 @@ bedrock_define_gucs(void)
 							   "",
 							   PGC_SUSET,
 							   secret_flags,
-							   check_credential, NULL, show_session_token);
+							   check_secret_setting, NULL, show_session_token);
 
 	DefineCustomStringVariable("bedrock.ca_file",
 							   "File of CA certificates that verify the endpoint's TLS certificate.",
@@ -402,7 +453,7 @@ bedrock_define_gucs(void)
 							   "",
 							   PGC_SIGHUP,
 							   secret_flags,
-							   check_credential, NULL, show_external_id);
+							   check_secret_setting, NULL, show_external_id);
 
 	DefineCustomStringVariable("bedrock.role_session_name",
 							   "Session name used when assuming a role.",

@@ -47,10 +47,15 @@
 
 #include "bedrock_fdw.h"
 #include "http.h"
+#include "secret_wipe.h"
 
 #define BEDROCK_USER_AGENT "bedrock_fdw/" BEDROCK_VERSION
 #define MAX_IDLE_EASY_HANDLES 16
-#define MAX_WATCHED_SOCKETS 256
+/* first size of the watched-socket array, which grows as curl asks */
+#define INITIAL_WATCHED_SOCKETS 64
+/* response headers we keep at most, in number and in bytes */
+#define MAX_RESPONSE_HEADERS 256
+#define MAX_RESPONSE_HEADER_BYTES (64 * 1024)
 /* How long we sleep at most when curl has no timer pending. */
 #define IDLE_WAIT_MS 1000
 
@@ -61,9 +66,13 @@ struct HttpTransfer
 	struct curl_slist *header_list;
 	SubTransactionId subxact;	/* started by this (sub)transaction */
 	void	   *arg;			/* caller's tag */
+	bool		synchronous;	/* http_wait_for's: never handed out by
+								 * http_wait_any */
 	bool		done;
 	CURLcode	result;
 	bool		too_large;
+	bool		headers_too_large;
+	size_t		header_bytes;	/* kept so far, names and values */
 	size_t		max_body;
 	instr_time	started;
 
@@ -86,11 +95,11 @@ typedef struct WatchedSocket
 
 static CURLM *backend_multi = NULL;
 static dlist_head active_transfers = DLIST_STATIC_INIT(active_transfers);
-static int	n_active_transfers = 0;
 static CURL *idle_easy[MAX_IDLE_EASY_HANDLES];
 static int	n_idle_easy = 0;
-static WatchedSocket watched[MAX_WATCHED_SOCKETS];
+static WatchedSocket *watched = NULL;	/* malloc'd, grown by curl's asks */
 static int	n_watched = 0;
+static int	watched_cap = 0;
 static long curl_timer_ms = -1; /* -1: no timer pending */
 static instr_time curl_timer_set_at;
 static bool callbacks_registered = false;
@@ -136,8 +145,16 @@ socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socke
 	}
 	if (i == n_watched)
 	{
-		if (n_watched == MAX_WATCHED_SOCKETS)
-			return -1;			/* curl fails the transfer */
+		if (n_watched == watched_cap)
+		{
+			int			newcap = watched_cap ? watched_cap * 2 : INITIAL_WATCHED_SOCKETS;
+			WatchedSocket *nw = realloc(watched, newcap * sizeof(WatchedSocket));
+
+			if (nw == NULL)
+				return -1;		/* curl fails the transfer */
+			watched = nw;
+			watched_cap = newcap;
+		}
 		n_watched++;
 	}
 	watched[i].fd = fd;
@@ -172,7 +189,9 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 		char	   *nb;
 
 		newcap = Max(newcap, 8192);
-		nb = realloc(t->body, newcap);
+		/* grow with the body, never beyond what the cap lets through */
+		newcap = Min(newcap, t->max_body + 1);
+		nb = wipe_realloc(t->body, t->body_len, newcap);
 		if (nb == NULL)
 			return 0;
 		t->body = nb;
@@ -195,6 +214,7 @@ free_response_headers(HttpTransfer *t)
 		free(t->header_values[i]);
 	}
 	t->nheaders = 0;
+	t->header_bytes = 0;
 }
 
 /*
@@ -224,6 +244,15 @@ header_callback(char *data, size_t size, size_t nitems, void *userp)
 	colon = memchr(data, ':', len);
 	if (colon == NULL || colon == data)
 		return n;				/* blank line or junk: ignore */
+
+	/* a hostile server's headers are bounded like its body: fail it */
+	if (t->nheaders >= MAX_RESPONSE_HEADERS ||
+		t->header_bytes + len > MAX_RESPONSE_HEADER_BYTES)
+	{
+		t->headers_too_large = true;
+		return 0;
+	}
+	t->header_bytes += len;
 
 	if (t->nheaders == t->headers_cap)
 	{
@@ -336,13 +365,12 @@ transfer_release(HttpTransfer *t)
 		curl_multi_remove_handle(backend_multi, t->easy);
 	if (t->easy != NULL)
 		release_easy_handle(t->easy);
-	curl_slist_free_all(t->header_list);
+	wipe_curl_slist_free_all(t->header_list);
 	free_response_headers(t);
 	free(t->header_names);
 	free(t->header_values);
-	free(t->body);
+	wipe_free(t->body, t->body_len);
 	dlist_delete(&t->node);
-	n_active_transfers--;
 	free(t);
 }
 
@@ -511,9 +539,9 @@ http_transfer_start(const HttpRequest *req, void *arg)
 				 errmsg("out of memory")));
 	t->subxact = GetCurrentSubTransactionId();
 	t->arg = arg;
-	t->max_body = req->max_response_bytes;
+	/* the body is copied into palloc'd memory at the end: MaxAllocSize */
+	t->max_body = Min(req->max_response_bytes, MaxAllocSize - 1);
 	dlist_push_tail(&active_transfers, &t->node);
-	n_active_transfers++;
 
 	/* from here on an ERROR releases t through the abort callbacks */
 	t->easy = get_easy_handle();
@@ -535,8 +563,12 @@ http_transfer_arg(HttpTransfer *transfer)
 
 /*
  * collect_finished
- *		Mark the transfers curl reports as finished; return one finished
- *		transfer that has not been handed out yet, or NULL.
+ *		Mark the transfers curl reports as finished; return the first
+ *		finished transfer that http_wait_any may hand out (not one a
+ *		synchronous waiter waits for), or NULL.  A finished transfer stays
+ *		in active_transfers, done, until its owner collects it with
+ *		http_transfer_finish: whoever happens to be waiting when curl
+ *		reports it, a transfer is never lost.
  */
 static HttpTransfer *
 collect_finished(void)
@@ -562,10 +594,33 @@ collect_finished(void)
 	{
 		HttpTransfer *t = dlist_container(HttpTransfer, node, iter.cur);
 
-		if (t->done)
+		if (t->done && !t->synchronous)
 			return t;
 	}
 	return NULL;
+}
+
+/*
+ * http_transfers_pending
+ *		The transfers http_wait_any can hand out: started with
+ *		http_transfer_start, not collected yet (finished or not), and not
+ *		waited for by http_wait_for.  A scheduler that counts its own
+ *		transfers checks its count against this one.
+ */
+int
+http_transfers_pending(void)
+{
+	dlist_iter	iter;
+	int			n = 0;
+
+	dlist_foreach(iter, &active_transfers)
+	{
+		HttpTransfer *t = dlist_container(HttpTransfer, node, iter.cur);
+
+		if (!t->synchronous)
+			n++;
+	}
+	return n;
 }
 
 /* milliseconds until curl's timer fires: -1 none, 0 due */
@@ -606,7 +661,8 @@ socket_action(curl_socket_t fd, int flags)
 static void
 wait_for_activity(long max_wait_ms)
 {
-	WaitEvent	events[MAX_WATCHED_SOCKETS + 2];
+	int			nevents = n_watched + 2;
+	WaitEvent  *events = palloc(sizeof(WaitEvent) * nevents);
 	WaitEventSet *volatile set = NULL;
 	volatile int nready = 0;
 	long		timeout = curl_timer_remaining();
@@ -621,7 +677,7 @@ wait_for_activity(long max_wait_ms)
 	/* a zero timeout still polls the sockets once, without sleeping */
 	PG_TRY();
 	{
-		set = BedrockCreateWaitEventSet(n_watched + 2);
+		set = BedrockCreateWaitEventSet(nevents);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (i = 0; i < n_watched; i++)
@@ -634,7 +690,7 @@ wait_for_activity(long max_wait_ms)
 				ev |= WL_SOCKET_WRITEABLE;
 			AddWaitEventToSet(set, ev, watched[i].fd, NULL, NULL);
 		}
-		nready = WaitEventSetWait(set, timeout, events, lengthof(events),
+		nready = WaitEventSetWait(set, timeout, events, nevents,
 								  http_wait_event);
 	}
 	PG_FINALLY();
@@ -661,6 +717,8 @@ wait_for_activity(long max_wait_ms)
 			socket_action(events[i].fd, flags);
 	}
 
+	pfree(events);
+
 	timer_due = curl_timer_remaining() == 0;
 	if (timer_due)
 	{
@@ -673,11 +731,14 @@ wait_for_activity(long max_wait_ms)
 
 /*
  * http_wait_any
- *		Drive every transfer in flight until one has finished and return it
- *		(collect it with http_transfer_finish).  NULL when none is in flight,
- *		or when timeout_ms (-1: no limit) passed first.  Even with a timeout
- *		of 0 the transfers are driven once and interrupts are checked, so a
- *		caller that polls in a loop makes progress and can be cancelled.
+ *		Drive every transfer in flight until one started by
+ *		http_transfer_start has finished and return it (collect it with
+ *		http_transfer_finish).  NULL when none is pending
+ *		(http_transfers_pending() is 0), or when timeout_ms (-1: no limit)
+ *		passed first.  Interrupts are checked on every call, whatever it
+ *		returns, and even with a timeout of 0 the transfers are driven
+ *		once, so a caller that polls in a loop makes progress and can be
+ *		cancelled.
  */
 HttpTransfer *
 http_wait_any(long timeout_ms)
@@ -686,6 +747,7 @@ http_wait_any(long timeout_ms)
 	instr_time	start;
 	bool		driven = false;
 
+	CHECK_FOR_INTERRUPTS();
 	if (backend_multi == NULL)
 		return NULL;
 	INSTR_TIME_SET_CURRENT(start);
@@ -696,7 +758,7 @@ http_wait_any(long timeout_ms)
 		t = collect_finished();
 		if (t != NULL)
 			return t;
-		if (n_active_transfers == 0)
+		if (http_transfers_pending() == 0)
 			return NULL;
 		if (timeout_ms >= 0)
 		{
@@ -727,6 +789,8 @@ classify_failure(HttpTransfer *t)
 {
 	if (t->too_large)
 		return HTTP_FAILED_TOO_LARGE;
+	if (t->headers_too_large)
+		return HTTP_FAILED_OTHER;
 	switch (t->result)
 	{
 		case CURLE_COULDNT_RESOLVE_HOST:
@@ -793,8 +857,13 @@ http_transfer_finish(HttpTransfer *t, HttpResponse *resp)
 	else
 	{
 		resp->outcome = classify_failure(t);
-		resp->transport_error = pstrdup(t->errbuf[0] ? t->errbuf
-										: curl_easy_strerror(t->result));
+		if (t->headers_too_large)
+			resp->transport_error =
+				psprintf("the response headers exceed %d fields or %d bytes",
+						 MAX_RESPONSE_HEADERS, MAX_RESPONSE_HEADER_BYTES);
+		else
+			resp->transport_error = pstrdup(t->errbuf[0] ? t->errbuf
+											: curl_easy_strerror(t->result));
 	}
 
 	resp->body_len = t->body_len;
@@ -816,20 +885,26 @@ http_transfer_finish(HttpTransfer *t, HttpResponse *resp)
 
 /*
  * http_wait_for
- *		Drive transfers until this one has finished (for synchronous callers,
- *		which have no other transfer in flight).
+ *		Drive every transfer in flight until this one has finished; then
+ *		collect it with http_transfer_finish.
+ *
+ * Other transfers may be in flight: a credential refresh over HTTP in
+ * the middle of a batch waits here while the batch's transfers go on.
+ * Those that finish meanwhile stay where they are, done, for
+ * http_wait_any to hand to their owner; mine is never handed out there.
+ * Interrupts are checked after every wake-up.
  */
 void
 http_wait_for(HttpTransfer *mine)
 {
-	HttpTransfer *t;
-
-	while ((t = http_wait_any(-1)) != mine)
+	mine->synchronous = true;
+	for (;;)
 	{
-		if (t == NULL)
-			elog(ERROR, "HTTP transfer vanished");
-		/* not ours (cannot happen in a synchronous call): drop it */
-		transfer_release(t);
+		CHECK_FOR_INTERRUPTS();
+		(void) collect_finished();
+		if (mine->done)
+			return;
+		wait_for_activity(-1);
 	}
 }
 
@@ -869,13 +944,15 @@ http_response_header(const HttpResponse *resp, const char *name)
 
 /*
  * http_sleep_ms
- *		Sleep (between retries), waking at once for interrupts.
+ *		Sleep (between retries), waking at once for interrupts, which are
+ *		checked even when ms is 0 or less.
  */
 void
 http_sleep_ms(long ms)
 {
 	instr_time	start;
 
+	CHECK_FOR_INTERRUPTS();
 	INSTR_TIME_SET_CURRENT(start);
 	for (;;)
 	{

@@ -68,6 +68,7 @@ extern void http_execute(const HttpRequest *req, HttpResponse *resp);
 extern HttpTransfer *http_transfer_start(const HttpRequest *req, void *arg);
 extern HttpTransfer *http_wait_any(long timeout_ms);
 extern void http_wait_for(HttpTransfer *mine);
+extern int	http_transfers_pending(void);
 extern void *http_transfer_arg(HttpTransfer *transfer);
 extern void http_transfer_finish(HttpTransfer *transfer, HttpResponse *resp);
 extern const char *http_response_header(const HttpResponse *resp,

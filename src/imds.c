@@ -40,6 +40,7 @@
 #include "bedrock_fdw.h"
 #include "credentials.h"
 #include "http.h"
+#include "secret_wipe.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
 #define IMDS_TOKEN_PATH "/latest/api/token"
@@ -121,11 +122,7 @@ session_init(ImdsSession *s)
 static void
 forget_token(void)
 {
-	if (imds_token != NULL)
-	{
-		explicit_bzero(imds_token, strlen(imds_token));
-		pfree(imds_token);
-	}
+	wipe_pfree_string(imds_token);
 	if (imds_token_endpoint != NULL)
 		pfree(imds_token_endpoint);
 	imds_token = NULL;
@@ -172,9 +169,7 @@ imds_execute(const ImdsSession *s, const char *method, const char *path,
 		explicit_bzero(resp->body, resp->body_len);
 	}
 
-	if (header != NULL)
-		explicit_bzero(header, strlen(header));
-	list_free_deep(req.headers);
+	wipe_free_lines(req.headers);
 	pfree((char *) req.url);
 }
 

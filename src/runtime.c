@@ -25,6 +25,7 @@
 #include "rate_limiter.h"
 #include "retry.h"
 #include "runtime.h"
+#include "secret_wipe.h"
 #include "sigv4.h"
 
 #define MAX_MODEL_ID_LEN 2048
@@ -196,6 +197,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	params.secret_access_key = creds.secret_access_key;
 	params.session_token = creds.session_token;
 	params.signing_time = (pg_time_t) (time(NULL) + clock_offset_s);
+	call->signed_clock_offset_s = clock_offset_s;
 	params.normalize_path = true;
 	params.double_encode_path = true;
 
@@ -217,6 +219,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
 
 	credentials_wipe(&creds);
+	sigv4_result_wipe(&sig);
 	return lines;
 }
 
@@ -343,8 +346,8 @@ bedrock_call_start_attempt(BedrockCall *call, void *arg)
 	req.connect_timeout_ms = bedrock_connect_timeout_ms;
 	req.max_response_bytes = (size_t) bedrock_max_response_bytes;
 	t = http_transfer_start(&req, arg);
-	/* curl copied the header lines into its own list */
-	list_free_deep(req.headers);
+	/* curl copied the header lines (the session token among them) */
+	wipe_free_lines(req.headers);
 	return t;
 }
 
@@ -398,8 +401,13 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 		}
 		else if (rc == RETRY_CLOCK_SKEW)
 		{
-			/* re-sign once with the corrected clock; not a quota matter */
-			if (offset_changed && !call->skew_retried && call->attempts < call->max_attempts)
+			/*
+			 * Re-sign once with the corrected clock; not a quota matter.  In
+			 * a batch, the first rejection teaches the offset: the attempts
+			 * signed before it, rejected in their turn, are retried too.
+			 */
+			if ((offset_changed || call->signed_clock_offset_s != clock_offset_s) &&
+				!call->skew_retried && call->attempts < call->max_attempts)
 			{
 				call->skew_retried = true;
 				next = 0;

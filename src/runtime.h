@@ -65,6 +65,7 @@ typedef struct BedrockCall
 	TimestampTz attempt_sent_at;	/* when the current attempt started */
 	bool		retried;
 	bool		skew_retried;
+	int64		signed_clock_offset_s;	/* the clock offset the attempt used */
 	int			last_cost;		/* retry quota taken by the last retry */
 	int64		tokens_reserved;	/* the rate limiter's estimate, taken */
 	TimestampTz admission_asked;	/* refused admission since; 0: not waiting */

@@ -41,6 +41,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "bedrock_fdw.h"
 #include "sigv4.h"
 
 PG_FUNCTION_INFO_V1(bedrock_sign_request);
@@ -376,8 +377,40 @@ sign_and_wipe(const SigV4Request *req, const SigV4Params *params,
  *		gives NULL.  Service "s3" signs the path without double encoding,
  *		does not normalize it by default, and adds X-Amz-Content-SHA256.
  */
+static Datum sign_request(FunctionCallInfo fcinfo);
+
 Datum
 bedrock_sign_request(PG_FUNCTION_ARGS)
+{
+	volatile Datum result = (Datum) 0;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	/*
+	 * The statement that called us holds a secret among its arguments: no
+	 * error of ours may quote it (log_min_error_statement), whatever
+	 * raised it.
+	 */
+	PG_TRY();
+	{
+		result = sign_request(fcinfo);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->hide_stmt = true;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* bedrock_sign_request's work; its errors reach the caller without the statement */
+static Datum
+sign_request(FunctionCallInfo fcinfo)
 {
 	static const int required[] = {0, 1, 4, 5, 6, 7};
 	SigV4Request req;
@@ -417,8 +450,10 @@ bedrock_sign_request(PG_FUNCTION_ARGS)
 	params.access_key_id = text_to_cstring(PG_GETARG_TEXT_PP(6));
 	secret = text_to_cstring(PG_GETARG_TEXT_PP(7));
 	params.secret_access_key = secret;
+	log_redact_remember(secret);
 	if (!PG_ARGISNULL(8))
 		params.session_token = text_to_cstring(PG_GETARG_TEXT_PP(8));
+	log_redact_remember(params.session_token);
 	if (params.session_token != NULL && params.session_token[0] == '\0')
 		params.session_token = NULL;
 

@@ -808,6 +808,7 @@ sigv4_sign(const SigV4Request *req, const SigV4Params *params,
 		if (signed_buf.len > 0)
 			appendStringInfoChar(&signed_buf, ';');
 		appendStringInfoString(&signed_buf, hdrs[first].name);
+		explicit_bzero(value.data, value.len);
 		pfree(value.data);
 	}
 	if (!have_host)
@@ -853,5 +854,38 @@ sigv4_sign(const SigV4Request *req, const SigV4Params *params,
 	pfree(uri);
 	pfree(query);
 	pfree(scope);
+	/* the canonical headers hold the session token */
+	explicit_bzero(headers_buf.data, headers_buf.len);
 	pfree(headers_buf.data);
+	for (int i = 0; i < nhdrs; i++)
+	{
+		explicit_bzero(hdrs[i].value, strlen(hdrs[i].value));
+		pfree(hdrs[i].value);
+	}
+	pfree(hdrs);
+}
+
+/*
+ * sigv4_result_wipe
+ *		Overwrite and free what sigv4_sign() allocated: the canonical
+ *		request holds the session token, and the Authorization header is a
+ *		credential until the signing time is 5 minutes old.  For callers
+ *		that send the request (and keep what they need, copied); the fixed
+ *		members are cleared too.
+ */
+void
+sigv4_result_wipe(SigV4Result *result)
+{
+	char	   *strings[] = {result->authorization, result->canonical_request,
+	result->string_to_sign, result->signed_headers, result->payload_hash};
+
+	for (int i = 0; i < lengthof(strings); i++)
+	{
+		if (strings[i] != NULL)
+		{
+			explicit_bzero(strings[i], strlen(strings[i]));
+			pfree(strings[i]);
+		}
+	}
+	explicit_bzero(result, sizeof(*result));
 }

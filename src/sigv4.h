@@ -65,6 +65,7 @@ typedef struct SigV4Result
 /* in sigv4.c */
 extern void sigv4_sign(const SigV4Request *req, const SigV4Params *params,
 					   SigV4Result *result);
+extern void sigv4_result_wipe(SigV4Result *result);
 extern void sigv4_sha256_hex(const char *data, size_t len,
 							 char out[SIGV4_HEX_LEN + 1]);
 extern char *sigv4_uri_encode(const char *s, size_t len, bool keep_slash);

@@ -31,6 +31,7 @@
 #include "bedrock_fdw.h"
 #include "credentials.h"
 #include "http.h"
+#include "secret_wipe.h"
 #include "sigv4.h"
 #include "xml_util.h"
 
@@ -83,21 +84,6 @@ add_setting_param(StsCall *call, const char *name, const char *value)
 	add_param(call, name, server_to_utf8(value, strlen(value)));
 }
 
-/* wipe_lines: overwrite and free a list of palloc'd header lines. */
-static void
-wipe_lines(List *lines)
-{
-	ListCell   *lc;
-
-	foreach(lc, lines)
-	{
-		char	   *line = lfirst(lc);
-
-		explicit_bzero(line, strlen(line));
-	}
-	list_free_deep(lines);
-}
-
 /*
  * signed_headers
  *		The header lines of a request signed with signer: Host, Content-Type,
@@ -141,6 +127,7 @@ signed_headers(const AwsCredentials *signer, const char *host_header,
 		lines = lappend(lines, psprintf("X-Amz-Security-Token: %s", signer->session_token));
 	lines = lappend(lines, psprintf("Authorization: %s", sig.authorization));
 	list_free(req.headers);
+	sigv4_result_wipe(&sig);
 	return lines;
 }
 
@@ -232,7 +219,7 @@ sts_call(StsCall *call, StringInfo error)
 	req.max_response_bytes = STS_MAX_RESPONSE_BYTES;
 
 	http_execute(&req, &call->resp);
-	wipe_lines(req.headers);
+	wipe_free_lines(req.headers);
 	explicit_bzero(body.data, body.len);
 	pfree(body.data);
 
@@ -251,17 +238,6 @@ sts_call(StsCall *call, StringInfo error)
 		return false;
 	}
 	return true;
-}
-
-/* wipe_string: overwrite a palloc'd secret (NULL is fine) and free it. */
-static void
-wipe_string(char *s)
-{
-	if (s != NULL)
-	{
-		explicit_bzero(s, strlen(s));
-		pfree(s);
-	}
 }
 
 /*
@@ -283,9 +259,9 @@ credentials_from_response(StsCall *call, const char *source,
 
 	status = credentials_fill_fetched(out, source, service, access_key_id,
 									  secret, token, expiration, error);
-	wipe_string(access_key_id);
-	wipe_string(secret);
-	wipe_string(token);
+	wipe_pfree_string(access_key_id);
+	wipe_pfree_string(secret);
+	wipe_pfree_string(token);
 	explicit_bzero(resp->body, resp->body_len);
 	return status;
 }
@@ -347,7 +323,7 @@ sts_web_identity_credentials(AwsCredentials *out, StringInfo error)
 	add_param(&call, "RoleSessionName",
 			  session_name(getenv_nonempty("AWS_ROLE_SESSION_NAME")));
 	add_param(&call, "WebIdentityToken", token);
-	wipe_string(token);
+	wipe_pfree_string(token);
 
 	if (!sts_call(&call, error))
 		return CREDENTIALS_FAILED;

@@ -5,6 +5,11 @@
  *	  shared-memory queue (bedrock.usage_log) and to the per-model counters
  *	  (bedrock_stats()).
  *
+ * Every string is copied with text_copy_clipped: valid in the server
+ * encoding and cut on a character boundary, since the usage writer makes
+ * text Datums of these fixed-size fields (a model id of 300 bytes of
+ * multibyte characters must not leave half a character behind).
+ *
  * Every call that reached the point of being sent produces a record,
  * successful or not, cancelled included, or cut off by the end of the
  * process (inflight_calls.c): the tokens may have been paid for whatever
@@ -48,9 +53,10 @@ usage_record_init(UsageRecord *rec, const char *operation, const char *model)
 	rec->backend_pid = (leader != NULL) ? leader->pid : MyProcPid;
 	rec->query_id = pgstat_get_my_query_id();
 	if (application_name != NULL)
-		strlcpy(rec->application_name, application_name, sizeof(rec->application_name));
-	strlcpy(rec->operation, operation, sizeof(rec->operation));
-	strlcpy(rec->model, model, sizeof(rec->model));
+		text_copy_clipped(rec->application_name, sizeof(rec->application_name),
+						  application_name);
+	text_copy_clipped(rec->operation, sizeof(rec->operation), operation);
+	text_copy_clipped(rec->model, sizeof(rec->model), model);
 	rec->input_tokens = -1;
 	rec->output_tokens = -1;
 	rec->total_tokens = -1;
@@ -79,11 +85,13 @@ usage_record_finish(UsageRecord *rec, const BedrockCall *call, const char *error
 	if (call->response.outcome == HTTP_RESPONSE_RECEIVED)
 		rid = http_response_header(&call->response, "x-amzn-RequestId");
 	if (rid != NULL)
-		strlcpy(rec->request_id, rid, sizeof(rec->request_id));
+		text_copy_clipped(rec->request_id, sizeof(rec->request_id), rid);
 	if (error_code != NULL)
-		strlcpy(rec->error_code, error_code, sizeof(rec->error_code));
-	strlcpy(rec->credential_source, call->credential_source, sizeof(rec->credential_source));
-	strlcpy(rec->principal_arn, call->principal_arn, sizeof(rec->principal_arn));
+		text_copy_clipped(rec->error_code, sizeof(rec->error_code), error_code);
+	text_copy_clipped(rec->credential_source, sizeof(rec->credential_source),
+					  call->credential_source);
+	text_copy_clipped(rec->principal_arn, sizeof(rec->principal_arn),
+					  call->principal_arn);
 }
 
 /*

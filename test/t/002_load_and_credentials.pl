@@ -18,11 +18,17 @@ sub chat_text
 		"SELECT bedrock_chat('$model', '$prompt')->>'text' IS NOT NULL");
 }
 
-# 1. not preloaded: CREATE EXTENSION loads the library, settings apply
+# 1. not preloaded: CREATE EXTENSION loads the library, settings apply;
+# the key comes from the server's environment, as secrets in the settings
+# are refused without preloading (012_hostile_secrets.pl)
 my $lazy = PostgreSQL::Test::Cluster->new('lazy');
 $lazy->init;
-$lazy->append_conf('postgresql.conf', $emu->conf_lines);
-$lazy->start;
+$lazy->append_conf('postgresql.conf', $emu->conf_lines(0));
+{
+	local $ENV{AWS_ACCESS_KEY_ID}     = $BedrockEmulator::ACCESS_KEY_ID;
+	local $ENV{AWS_SECRET_ACCESS_KEY} = $BedrockEmulator::SECRET_ACCESS_KEY;
+	$lazy->start;
+}
 $lazy->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
 is(chat_text($lazy, 'hello'), 't', 'bedrock_chat works without shared_preload_libraries');
 is($lazy->safe_psql('postgres', 'SHOW bedrock.endpoint'), $emu->endpoint,

@@ -4,7 +4,7 @@
 
 const http = require('http');
 const http2 = require('http2');
-const https = require('https');
+const tlsLib = require('tls');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
 const { CredentialStore } = require('./credentials');
@@ -12,7 +12,7 @@ const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
 const { handleInvoke, handleCountTokens } = require('./invoke');
-const { FaultQueue, TYPES: FAULT_TYPES } = require('./faults');
+const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require('./faults');
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
 const sts = require('./sts');
 
@@ -33,6 +33,14 @@ const MODEL_OPS = {
 };
 
 const kConn = Symbol('emulatorConnection');
+
+/**
+ * ALPN selection of an HTTP/1.1-only TLS listener: http/1.1 when the client offers it; otherwise
+ * undefined, which makes Node.js end the handshake with the no_application_protocol alert.
+ */
+function selectHttp1({ protocols }) {
+  return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+}
 
 function isLoopbackAddress(addr) {
   if (!addr) return false;
@@ -212,15 +220,26 @@ class Emulator {
    * the same request handling as the plain listener. tls: {cert, key} (PEM), maxConcurrentStreams?,
    * http1Only? (an HTTPS server that does not offer h2, like some proxies).
    * Every TLS connection gets its own id (an HTTP/2 session is one connection).
+   *
+   * An http1Only listener selects http/1.1 when the client offers it, serves a client that offers no
+   * ALPN at all as HTTP/1.1, and ends the handshake with the fatal no_application_protocol alert
+   * (RFC 7301) when the client offers only other protocols (an h2-only client). ALPNProtocols alone
+   * is not enough: Node.js before 20 then completes the handshake without ALPN, and an h2-only
+   * client starts an HTTP/2 session on an HTTP/1.1 server; ALPNCallback (Node.js 18.19 and later)
+   * rejects it the same way on every version. Node.js 18's https.Server refuses ALPNCallback (it
+   * always sets ALPNProtocols), so the listener is a tls.Server handing its connections to an
+   * http.Server.
    */
   createTlsServer(tls) {
     if (!tls.cert || !tls.key) throw new Error('the TLS listener needs a certificate and a key');
     let srv;
+    let http1 = null; // the HTTP/1.1 server behind an http1Only listener
     if (tls.http1Only) {
-      srv = https.createServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['http/1.1'] });
-      srv.keepAliveTimeout = 60000;
-      srv.headersTimeout = 65000;
-      srv.requestTimeout = 0;
+      srv = tlsLib.createServer({ cert: tls.cert, key: tls.key, ALPNCallback: selectHttp1 });
+      http1 = http.createServer();
+      http1.keepAliveTimeout = 60000;
+      http1.headersTimeout = 65000;
+      http1.requestTimeout = 0;
     } else {
       const settings = {};
       if (tls.maxConcurrentStreams) settings.maxConcurrentStreams = tls.maxConcurrentStreams;
@@ -242,7 +261,12 @@ class Emulator {
     srv.on('sessionError', () => {
       // the session is destroyed; its streams see the error
     });
-    srv.on('request', (req, res) => this.dispatch(req, res));
+    if (http1) {
+      srv.on('secureConnection', (socket) => http1.emit('connection', socket));
+      http1.on('request', (req, res) => this.dispatch(req, res));
+    } else {
+      srv.on('request', (req, res) => this.dispatch(req, res));
+    }
     this.tlsServer = srv;
   }
 
@@ -596,6 +620,18 @@ class Emulator {
       this.sendSlow(req, res, response, fault, opts);
       return;
     }
+    if (fault && fault.type === 'bad_content') {
+      const r = { ...response, body: badContentBody(fault, response.body || Buffer.alloc(0)) };
+      finish(r);
+      this.send(req, res, r, opts);
+      return;
+    }
+    if (fault && fault.type === 'huge_headers') {
+      const r = { ...response, headers: { ...(response.headers || {}), ...hugeHeaders(fault) } };
+      finish(r);
+      this.send(req, res, r, opts);
+      return;
+    }
     finish(response);
     this.send(req, res, response, opts);
   }
@@ -701,7 +737,8 @@ class Emulator {
     res.writeHead(response.status, headers);
     res.flushHeaders();
     const part = full.subarray(0, n);
-    const kill = () => req.socket.destroy();
+    // "rst": a reset in the middle of the body; else the connection just closes
+    const kill = () => (fault.mode === 'rst' ? this.dropConnection(req, 'rst') : req.socket.destroy());
     if (part.length) res.write(part, kill);
     else setImmediate(kill);
   }

@@ -6,7 +6,9 @@
 const { CODES } = require('./errors');
 const { STS_CODES } = require('./sts');
 
-const TYPES = ['latency', 'throttle', 'error', 'reset', 'truncate', 'malformed', 'slow_body', 'skew_date', 'status_only'];
+const TYPES = ['latency', 'throttle', 'error', 'reset', 'truncate', 'malformed', 'slow_body', 'skew_date', 'status_only', 'bad_content', 'huge_headers'];
+// what a bad_content fault does to a JSON response body
+const BAD_CONTENT_KINDS = ['nul_escape', 'invalid_utf8', 'unmappable', 'deep_nesting'];
 const ROUTES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts'];
 // credential-service routes: a fault reaches them only when its "route" names them (route null = any Bedrock route)
 const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts']);
@@ -86,6 +88,19 @@ function normalizeFault(spec, id) {
       break;
     case 'truncate':
       f.bytes = spec.bytes == null ? null : num('bytes', 0);
+      f.mode = spec.mode ?? 'fin';
+      if (!['rst', 'fin'].includes(f.mode)) throw new Error('truncate mode must be "fin" or "rst"');
+      break;
+    case 'bad_content':
+      f.kind = spec.kind ?? 'nul_escape';
+      if (!BAD_CONTENT_KINDS.includes(f.kind)) throw new Error(`bad_content kind must be one of ${BAD_CONTENT_KINDS.join(', ')}`);
+      f.depth = num('depth', 5000, 1);
+      if (!isInt(f.depth)) throw new Error('depth must be an integer >= 1');
+      break;
+    case 'huge_headers':
+      f.headers = num('headers', 64, 1);
+      f.size = num('size', 8192, 1);
+      if (!isInt(f.headers) || !isInt(f.size) || f.headers * f.size > 64 * 1024 * 1024) throw new Error('headers and size must be integers, headers * size at most 64 MiB');
       break;
     case 'malformed':
       f.body = optStr('body');
@@ -176,6 +191,67 @@ class FaultQueue {
   }
 }
 
+/** Apply fn to every string member named "text", at any depth. */
+function mapTexts(v, fn) {
+  if (Array.isArray(v)) return v.map((x) => mapTexts(x, fn));
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'text' && typeof x === 'string' ? fn(x) : mapTexts(x, fn);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * The body a bad_content fault sends instead of a JSON response body (a Buffer): every "text" member
+ * gets a \u0000 escape (nul_escape), an invalid UTF-8 byte sequence (invalid_utf8) or a character
+ * outside the BMP and every single-byte encoding (unmappable, U+1F600); deep_nesting adds a member
+ * "additionalModelResponseFields" of `depth` nested arrays. A body that is not a JSON object is
+ * returned as it is.
+ */
+function badContentBody(fault, body) {
+  let obj;
+  try {
+    obj = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return body;
+  const marker = '@@INVALID_UTF8@@';
+  switch (fault.kind) {
+    case 'nul_escape':
+      return Buffer.from(JSON.stringify(mapTexts(obj, (x) => `${x}\u0000after`)));
+    case 'unmappable':
+      return Buffer.from(JSON.stringify(mapTexts(obj, (x) => `${x} \u{1F600}`)));
+    case 'invalid_utf8': {
+      const text = JSON.stringify(mapTexts(obj, (x) => `${x}${marker}`));
+      const parts = text.split(marker).map((p) => Buffer.from(p));
+      const bad = Buffer.from([0xc3, 0x28]);
+      const out = [];
+      parts.forEach((p, i) => {
+        if (i > 0) out.push(bad);
+        out.push(p);
+      });
+      return Buffer.concat(out);
+    }
+    case 'deep_nesting': {
+      const text = JSON.stringify(obj);
+      const nested = '['.repeat(fault.depth) + ']'.repeat(fault.depth);
+      const sep = text === '{}' ? '' : ',';
+      return Buffer.from(`${text.slice(0, -1)}${sep}"additionalModelResponseFields":${nested}}`);
+    }
+    default:
+      return body;
+  }
+}
+
+/** The extra headers a huge_headers fault adds: `headers` of `size` bytes each. */
+function hugeHeaders(fault) {
+  const out = {};
+  for (let i = 0; i < fault.headers; i++) out[`x-emulator-padding-${i}`] = 'p'.repeat(fault.size);
+  return out;
+}
+
 function publicView(f) {
   const out = { ...f };
   delete out.window;
@@ -183,4 +259,4 @@ function publicView(f) {
   return out;
 }
 
-module.exports = { TYPES, ROUTES, FaultQueue, normalizeFault };
+module.exports = { TYPES, ROUTES, BAD_CONTENT_KINDS, FaultQueue, normalizeFault, badContentBody, hugeHeaders };

@@ -131,6 +131,17 @@ function reject(reason, code, message, opts = {}) {
 }
 
 /**
+ * The message AWS sends with a signature mismatch: like the real services, it quotes the
+ * canonical string it expected, signed headers (x-amz-security-token among them) included.
+ */
+function mismatchMessage(method, path, headers, body) {
+  const names = Object.keys(headers).sort();
+  const canonical = [method, path, '', ...names.map((n) => `${n}:${String(headers[n]).trim()}`), '', names.join(';'),
+    crypto.createHash('sha256').update(body).digest('hex')].join('\n');
+  return `${CODES.InvalidSignatureException[2]}\n\nThe Canonical String for this request should have been\n'${canonical}'\n`;
+}
+
+/**
  * Compute the signature the official signer produces for the given request parts.
  * req: {method, path (raw, percent-encoded), query (decoded map), headers (lower-case, only signed), body}
  */
@@ -271,7 +282,7 @@ async function verifyRequest(req, ctx) {
   const sameHeaderList = computed.signedHeaders === [...signedSet].sort().join(';');
   const sameSig = constantTimeEqual(computed.signature, parsed.signature);
   if (!sameHeaderList || !sameSig) {
-    return { ...reject('mismatch', 'InvalidSignatureException'), auth };
+    return { ...reject('mismatch', 'InvalidSignatureException', mismatchMessage(req.method, path, signedHeaderValues, body)), auth };
   }
   return { ok: true, auth, key };
 }

@@ -236,3 +236,51 @@ test('every, for_ms and rps are validated', async () => {
   }
   assert.equal(emu.faults.pending, 0);
 });
+
+test('truncate mode rst: part of the body, then a TCP reset', async () => {
+  await addFault({ type: 'truncate', bytes: 10, mode: 'rst' });
+  const r = await t.signedRaw({ port, path: t.modelPath(HAIKU, 'converse'), body: HI });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.length, 10);
+  assert.equal(emu.stats.faults.truncate, 1);
+  const bad = await t.admin(port, 'POST', 'faults', { type: 'truncate', mode: 'half' });
+  assert.equal(bad.status, 400);
+});
+
+test('bad_content: NUL escapes, invalid UTF-8, unmappable characters, deep nesting', async () => {
+  await addFault({ type: 'bad_content', kind: 'nul_escape' });
+  let r = await t.converse(port, HAIKU, t.userMsg('echo: hello'));
+  assert.equal(r.status, 200);
+  assert.ok(r.text.includes('hello\\u0000after'), r.text);
+  assert.equal(r.json.output.message.content[0].text, 'hello\u0000after');
+  assert.ok(r.json.usage.inputTokens > 0, 'the usage is still there');
+
+  await addFault({ type: 'bad_content', kind: 'invalid_utf8' });
+  r = await t.converse(port, HAIKU, t.userMsg('echo: hello'));
+  assert.equal(r.status, 200);
+  assert.ok(r.body.includes(Buffer.from([0x68, 0x65, 0x6c, 0x6c, 0x6f, 0xc3, 0x28])), 'hello then C3 28');
+
+  await addFault({ type: 'bad_content', kind: 'unmappable' });
+  r = await t.converse(port, HAIKU, t.userMsg('echo: hello'));
+  assert.equal(r.json.output.message.content[0].text, 'hello \u{1F600}');
+
+  await addFault({ type: 'bad_content', kind: 'deep_nesting', depth: 3 });
+  r = await t.converse(port, HAIKU, t.userMsg('echo: hello'));
+  assert.deepEqual(r.json.additionalModelResponseFields, [[[]]]);
+  assert.equal(r.json.output.message.content[0].text, 'hello');
+  assert.equal(emu.stats.faults.bad_content, 4);
+
+  const bad = await t.admin(port, 'POST', 'faults', { type: 'bad_content', kind: 'zalgo' });
+  assert.equal(bad.status, 400);
+});
+
+test('huge_headers: the real response with many large headers', async () => {
+  await addFault({ type: 'huge_headers', headers: 3, size: 4000 });
+  const r = await t.converse(port, HAIKU, HI);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-emulator-padding-2'].length, 4000);
+  assert.ok(r.json.output.message.content[0].text);
+  assert.equal(emu.stats.faults.huge_headers, 1);
+  const bad = await t.admin(port, 'POST', 'faults', { type: 'huge_headers', headers: 1.5 });
+  assert.equal(bad.status, 400);
+});

@@ -40,7 +40,7 @@ test('a request signed by the official signer verifies (long-term and temporary 
 });
 
 test('tampered body, path, signed header or wrong secret -> InvalidSignatureException', async () => {
-  const mismatch = /^The request signature we calculated does not match the signature you provided\. Check your AWS Secret Access Key and signing method\. Consult the service documentation for details\.$/;
+  const mismatch = /^The request signature we calculated does not match the signature you provided\. Check your AWS Secret Access Key and signing method\. Consult the service documentation for details\.(\n\nThe Canonical String for this request should have been\n'[^]*'\n)?$/;
   const before = emu.stats.rejected.mismatch;
   // body
   let r = await t.converse(port, MODEL, BODY, { mutate: (s) => (s.body = Buffer.from(JSON.stringify(t.userMsg('signature tesT')))) });

@@ -231,23 +231,43 @@ test('the AWS SDK over HTTPS/1.1 (NodeHttpHandler, custom CA) verifies too', asy
   assert.equal(emu.stats.tlsRequests, 1);
 });
 
+/** A TLS handshake offering these ALPN protocols (none: no ALPN): the protocol chosen, or the error code. */
+function alpnHandshake(tlsPortOf, ca, protocols) {
+  return new Promise((resolve) => {
+    const opts = { host: '127.0.0.1', port: tlsPortOf, ca };
+    if (protocols) opts.ALPNProtocols = protocols;
+    const sock = tls.connect(opts, () => {
+      const chosen = sock.alpnProtocol;
+      sock.once('close', () => resolve({ alpn: chosen }));
+      sock.end();
+    });
+    sock.once('error', (err) => resolve({ error: err.code || err.message }));
+  });
+}
+
 test('http1Only: an HTTPS listener without h2 (ALPN http/1.1) serves HTTP/1.1 only', async () => {
   const h1 = await t.startTlsEmulator({ tls: { http1Only: true } });
   try {
+    // an h2-only client: the handshake ends with the fatal no_application_protocol alert (RFC 7301)
     const s = http2.connect(`https://127.0.0.1:${h1.tlsPort}`, { ca: h1.cert });
-    s.on('error', () => {});
-    const refused = await new Promise((resolve) => {
-      s.once('connect', () => resolve(false));
-      s.once('error', () => resolve(true));
-      s.once('close', () => resolve(true));
+    const outcome = await new Promise((resolve) => {
+      s.once('connect', () => resolve('connected'));
+      s.once('error', (err) => resolve(err.code || err.message));
+      s.once('close', () => resolve('closed without an error'));
     });
     s.destroy();
-    assert.equal(refused, true, 'an h2-only client gets no HTTP/2 session');
+    assert.equal(outcome, 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL', 'an h2-only client gets no HTTP/2 session');
+    assert.deepEqual(await alpnHandshake(h1.tlsPort, h1.cert, ['h2']), { error: 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' });
+    assert.equal(h1.emu.stats.tlsHandshakeFailures, 2);
+    // a client that offers both (as libcurl does) gets http/1.1; one that offers no ALPN connects too
+    assert.deepEqual(await alpnHandshake(h1.tlsPort, h1.cert, ['h2', 'http/1.1']), { alpn: 'http/1.1' });
+    assert.deepEqual(await alpnHandshake(h1.tlsPort, h1.cert, null), { alpn: false });
     const signed = await t.signRequest({ port: h1.tlsPort, path: t.modelPath(MODEL, 'converse'), body: t.userMsg('echo: one') });
     const r = await t.httpsSend({ port: h1.tlsPort, ca: h1.cert, path: signed.path, headers: signed.headers, body: signed.body });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(h1.emu.stats.httpVersions, { '1.1': 1, '2.0': 0 });
     assert.equal(h1.emu.stats.tlsRequests, 1);
+    assert.equal(h1.emu.stats.tlsHandshakeFailures, 2);
   } finally {
     await h1.stop();
   }

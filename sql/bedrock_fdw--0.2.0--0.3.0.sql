@@ -427,7 +427,7 @@ BEGIN
         prompt, target_table, target_column);
     store := pg_catalog.format(
         'UPDATE %s t SET %I = CASE WHEN $3 THEN r.response::text::%s ELSE (r.response OPERATOR(pg_catalog.->>) ''text'')::%s END
-           FROM unnest($1, $2) AS r(row_id, response)
+           FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS r(row_id, response)
           WHERE t.ctid OPERATOR(pg_catalog.=) r.row_id AND r.response OPERATOR(pg_catalog.?) ''text''',
         target_table, target_column, target_type, target_type);
 

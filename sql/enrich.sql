@@ -44,10 +44,10 @@ SELECT count(*) FROM "Con tracts";
 
 -- a prompt in plain text instead of an SQL expression: a hint says so,
 -- and no job is recorded
-\set VERBOSITY verbose
 CALL bedrock_enrich('"Con tracts"', 'sum mary', 'Summarize this contract', 'm');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 CALL bedrock_enrich('"Con tracts"', 'sum mary', 'Summarize', 'm');
-\set VERBOSITY default
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) AS jobs FROM bedrock.jobs;
 
 -- a job whose every call failed ends "failed" with the reason; rows without

@@ -43,6 +43,7 @@ OBJS = \
 	src/usage/usage_queue.o \
 	src/usage/usage_record.o \
 	src/usage/usage_stats.o \
+	src/workers/worker_slot.o \
 	src/workers/credentials_worker.o \
 	src/workers/usage_writer.o
 

@@ -40,6 +40,7 @@
 
 #include "bedrock_fdw.h"
 #include "credential_cache.h"
+#include "worker_slot.h"
 
 #define TRANCHE_NAME "bedrock_fdw"
 /* credentials closer than this to expiry are not handed out */

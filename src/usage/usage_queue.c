@@ -33,6 +33,7 @@
 
 #include "bedrock_fdw.h"
 #include "usage.h"
+#include "worker_slot.h"
 
 #define TRANCHE_NAME "bedrock_fdw_usage"
 #define ERROR_MAXLEN 256

@@ -38,6 +38,7 @@
 #include "bedrock_fdw.h"
 #include "credential_cache.h"
 #include "http.h"
+#include "worker_slot.h"
 
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000

@@ -43,6 +43,7 @@
 
 #include "bedrock_fdw.h"
 #include "usage.h"
+#include "worker_slot.h"
 
 #define BATCH_SIZE 1000
 #define NPARAMS 24

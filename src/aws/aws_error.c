@@ -15,7 +15,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/aws_error.c
+ *	  src/aws/aws_error.c
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/aws_error.h
+ *	  src/aws/aws_error.h
  *
  *-------------------------------------------------------------------------
  */

@@ -28,7 +28,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/http.c
+ *	  src/aws/http.c
  *
  *-------------------------------------------------------------------------
  */

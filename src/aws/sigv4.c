@@ -30,7 +30,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/sigv4.c
+ *	  src/aws/sigv4.c
  *
  *-------------------------------------------------------------------------
  */

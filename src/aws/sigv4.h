@@ -6,7 +6,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/sigv4.h
+ *	  src/aws/sigv4.h
  *
  *-------------------------------------------------------------------------
  */

@@ -16,7 +16,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/xml_util.c
+ *	  src/aws/xml_util.c
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/xml_util.h
+ *	  src/aws/xml_util.h
  *
  *-------------------------------------------------------------------------
  */

@@ -22,7 +22,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/container_credentials.c
+ *	  src/credentials/container_credentials.c
  *
  *-------------------------------------------------------------------------
  */

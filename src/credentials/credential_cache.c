@@ -23,7 +23,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/credential_cache.c
+ *	  src/credentials/credential_cache.c
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/credential_cache.h
+ *	  src/credentials/credential_cache.h
  *
  *-------------------------------------------------------------------------
  */

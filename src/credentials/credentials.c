@@ -18,7 +18,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/credentials.c
+ *	  src/credentials/credentials.c
  *
  *-------------------------------------------------------------------------
  */

@@ -10,7 +10,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/credentials.h
+ *	  src/credentials/credentials.h
  *
  *-------------------------------------------------------------------------
  */

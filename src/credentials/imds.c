@@ -26,7 +26,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/imds.c
+ *	  src/credentials/imds.c
  *
  *-------------------------------------------------------------------------
  */

@@ -20,7 +20,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/sts.c
+ *	  src/credentials/sts.c
  *
  *-------------------------------------------------------------------------
  */

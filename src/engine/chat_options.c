@@ -11,7 +11,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/chat_options.c
+ *	  src/engine/chat_options.c
  *
  *-------------------------------------------------------------------------
  */

@@ -6,7 +6,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/chat_options.h
+ *	  src/engine/chat_options.h
  *
  *-------------------------------------------------------------------------
  */

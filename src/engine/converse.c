@@ -8,7 +8,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/converse.c
+ *	  src/engine/converse.c
  *
  *-------------------------------------------------------------------------
  */

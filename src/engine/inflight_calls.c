@@ -28,7 +28,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/inflight_calls.c
+ *	  src/engine/inflight_calls.c
  *
  *-------------------------------------------------------------------------
  */

@@ -8,7 +8,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/inflight_calls.h
+ *	  src/engine/inflight_calls.h
  *
  *-------------------------------------------------------------------------
  */

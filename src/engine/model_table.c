@@ -22,7 +22,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/model_table.c
+ *	  src/engine/model_table.c
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/model_table.h
+ *	  src/engine/model_table.h
  *
  *-------------------------------------------------------------------------
  */

@@ -21,7 +21,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/rate_limit_config.c
+ *	  src/engine/rate_limit_config.c
  *
  *-------------------------------------------------------------------------
  */

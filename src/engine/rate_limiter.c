@@ -45,7 +45,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/rate_limiter.c
+ *	  src/engine/rate_limiter.c
  *
  *-------------------------------------------------------------------------
  */

@@ -8,7 +8,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/rate_limiter.h
+ *	  src/engine/rate_limiter.h
  *
  *-------------------------------------------------------------------------
  */

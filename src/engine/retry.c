@@ -26,7 +26,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/retry.c
+ *	  src/engine/retry.c
  *
  *-------------------------------------------------------------------------
  */

@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/retry.h
+ *	  src/engine/retry.h
  *
  *-------------------------------------------------------------------------
  */

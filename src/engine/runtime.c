@@ -8,7 +8,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/runtime.c
+ *	  src/engine/runtime.c
  *
  *-------------------------------------------------------------------------
  */

@@ -6,7 +6,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/runtime.h
+ *	  src/engine/runtime.h
  *
  *-------------------------------------------------------------------------
  */

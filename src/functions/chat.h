@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/chat.h
+ *	  src/functions/chat.h
  *
  *-------------------------------------------------------------------------
  */

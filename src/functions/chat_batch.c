@@ -22,7 +22,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/chat_batch.c
+ *	  src/functions/chat_batch.c
  *
  *-------------------------------------------------------------------------
  */

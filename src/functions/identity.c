@@ -7,7 +7,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/identity.c
+ *	  src/functions/identity.c
  *
  *-------------------------------------------------------------------------
  */

@@ -23,7 +23,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/sign_request.c
+ *	  src/functions/sign_request.c
  *
  *-------------------------------------------------------------------------
  */

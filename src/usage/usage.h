@@ -10,7 +10,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/usage.h
+ *	  src/usage/usage.h
  *
  *-------------------------------------------------------------------------
  */

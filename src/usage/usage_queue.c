@@ -15,7 +15,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/usage_queue.c
+ *	  src/usage/usage_queue.c
  *
  *-------------------------------------------------------------------------
  */

@@ -13,7 +13,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/usage_record.c
+ *	  src/usage/usage_record.c
  *
  *-------------------------------------------------------------------------
  */

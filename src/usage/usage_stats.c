@@ -34,7 +34,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/usage_stats.c
+ *	  src/usage/usage_stats.c
  *
  *-------------------------------------------------------------------------
  */

@@ -16,7 +16,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/credentials_worker.c
+ *	  src/workers/credentials_worker.c
  *
  *-------------------------------------------------------------------------
  */

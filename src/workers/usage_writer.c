@@ -16,7 +16,7 @@
  * Copyright (c) 2026, bedrock_fdw developers
  *
  * IDENTIFICATION
- *	  src/usage_writer.c
+ *	  src/workers/usage_writer.c
  *
  *-------------------------------------------------------------------------
  */

@@ -16,46 +16,53 @@ EXTENSION  = bedrock_fdw
 EXTVERSION = 0.3.0
 
 MODULE_big = bedrock_fdw
+# One folder per layer (docs/testing.md describes them); the module core
+# stays at the top of src/.
 OBJS = \
 	src/bedrock_fdw.o \
 	src/guc.o \
 	src/log_redact.o \
-	src/secret_wipe.o \
-	src/sigv4.o \
-	src/sign_request.o \
-	src/credentials.o \
-	src/credential_cache.o \
-	src/credentials_worker.o \
-	src/identity.o \
-	src/usage_queue.o \
-	src/usage_record.o \
-	src/inflight_calls.o \
-	src/usage_launcher.o \
-	src/usage_log_guard.o \
-	src/usage_writer.o \
-	src/usage_stats.o \
-	src/model_table.o \
-	src/imds.o \
-	src/container_credentials.o \
-	src/sts.o \
-	src/xml_util.o \
-	src/http.o \
-	src/aws_error.o \
-	src/retry.o \
-	src/rate_limit_config.o \
-	src/rate_limiter.o \
-	src/chat_options.o \
-	src/converse.o \
-	src/chat.o \
-	src/chat_batch.o \
 	src/json_util.o \
-	src/runtime.o \
-	src/enrich_timeout.o \
-	src/usage_database_notice.o
+	src/secret_wipe.o \
+	src/functions/chat.o \
+	src/functions/chat_batch.o \
+	src/functions/identity.o \
+	src/functions/sign_request.o \
+	src/functions/enrich_timeout.o \
+	src/engine/chat_options.o \
+	src/engine/converse.o \
+	src/engine/runtime.o \
+	src/engine/retry.o \
+	src/engine/rate_limit_config.o \
+	src/engine/rate_limiter.o \
+	src/engine/model_table.o \
+	src/engine/inflight_calls.o \
+	src/aws/http.o \
+	src/aws/sigv4.o \
+	src/aws/aws_error.o \
+	src/aws/xml_util.o \
+	src/credentials/credentials.o \
+	src/credentials/credential_cache.o \
+	src/credentials/imds.o \
+	src/credentials/container_credentials.o \
+	src/credentials/sts.o \
+	src/usage/usage_queue.o \
+	src/usage/usage_record.o \
+	src/usage/usage_stats.o \
+	src/usage/usage_log_guard.o \
+	src/usage/usage_database_notice.o \
+	src/workers/worker_slot.o \
+	src/workers/credentials_worker.o \
+	src/workers/usage_launcher.o \
+	src/workers/usage_writer.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
-PG_CPPFLAGS = -Isrc $(shell curl-config --cflags 2>/dev/null)
+# every layer's folder is on the include path, so that a file includes
+# "x.h" wherever x.h lives
+SRC_DIRS = src src/functions src/engine src/aws src/credentials src/usage \
+	src/workers
+PG_CPPFLAGS = $(addprefix -I,$(SRC_DIRS)) $(shell curl-config --cflags 2>/dev/null)
 # Our own code is warning-free; -Wunused-parameter and
 # -Wmissing-field-initializers are off as in PostgreSQL's own build
 # (fmgr and callback signatures, designated initialisers); -Wclobbered
@@ -84,7 +91,7 @@ include $(PGXS)
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl
 # PGXS builds without dependency tracking: rebuild every object when any of
 # our headers changes, so that no object is left with a stale struct layout
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
 else
 # PostgreSQL is not installed yet: only the bootstrap targets work.
 all install installcheck:

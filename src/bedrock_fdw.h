@@ -17,33 +17,11 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
-#include "storage/latch.h"
-#include "storage/lwlock.h"
 #include "utils/jsonb.h"
 
 #include "compat.h"
 
 #define BEDROCK_VERSION "0.3.0"
-
-/*
- * Where a background worker announces itself in shared memory, so that
- * backends can wake it: its pid and latch, guarded by the lock of the
- * structure that embeds the slot.
- */
-typedef struct WorkerSlot
-{
-	LWLock	   *lock;
-	pid_t		pid;			/* 0 when no worker runs */
-	Latch	   *latch;			/* its PGPROC latch, or NULL */
-} WorkerSlot;
-
-/* in bedrock_fdw.c */
-struct BackgroundWorker;
-extern void bedrock_worker_init(struct BackgroundWorker *worker, const char *function,
-								const char *name, int start_time, int restart_seconds);
-extern void bedrock_register_worker(const char *function, const char *name,
-									int start_time, int restart_seconds);
-extern void worker_slot_attach(WorkerSlot *slot);
 
 /* in guc.c */
 extern char *bedrock_region;

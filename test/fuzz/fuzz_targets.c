@@ -22,12 +22,12 @@
  *
  * Targets (input layout in each function's header):
  *	  sigv4			SigV4 canonicalisation and signing (src/sigv4.c)
- *	  converse		Converse response reading (src/converse.c, json_util.c)
+ *	  converse		Converse response reading (src/engine/converse.c, src/json_util.c)
  *	  aws_error		AWS error responses (src/aws_error.c)
- *	  sts_xml		STS XML documents (src/xml_util.c, as src/sts.c reads them)
+ *	  sts_xml		STS XML documents (src/aws/xml_util.c, as src/credentials/sts.c reads them)
  *	  credentials_json	IMDS / container credential documents
- *					(src/container_credentials.c, used by src/imds.c)
- *	  rate_limits	the bedrock.rate_limits rule parser (src/rate_limit_config.c)
+ *					(src/credentials/container_credentials.c, used by imds.c)
+ *	  rate_limits	the bedrock.rate_limits rule parser (src/engine/rate_limit_config.c)
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -75,25 +75,6 @@ extern int	LLVMFuzzerRunDriver(int *argc, char ***argv,
 			abort(); \
 		} \
 	} while (0)
-
-/*
- * Stand-ins for the two functions of src/bedrock_fdw.c that the linked
- * objects reference: bedrock_fdw.c itself (the module's _PG_init) is left
- * out, so that loading this module registers no worker and no shared
- * memory.  Neither is reached by the targets.
- */
-void
-bedrock_register_worker(const char *function, const char *name,
-						int start_time, int restart_seconds)
-{
-	elog(ERROR, "bedrock_register_worker is not available in the fuzz module");
-}
-
-void
-worker_slot_attach(WorkerSlot *slot)
-{
-	elog(ERROR, "worker_slot_attach is not available in the fuzz module");
-}
 
 /* ------------------------------------------------------------------------
  * Input helpers
@@ -150,7 +131,7 @@ rest_copy(Cursor *c, size_t *len)
 /*
  * read_headers
  *		"Name: value" lines up to an empty line, as HttpHeaderField list
- *		(the form src/http.c keeps response headers in).
+ *		(the form src/aws/http.c keeps response headers in).
  */
 static List *
 read_headers(Cursor *c)
@@ -262,7 +243,7 @@ fuzz_sigv4(const uint8_t *data, size_t size)
 
 /*
  * fuzz_converse
- *		The input is a Converse response body, read as src/chat.c reads a
+ *		The input is a Converse response body, read as src/functions/chat.c reads a
  *		200 response: parse, check for output, append the result object,
  *		fill the usage record, and compose the result jsonb with the raw
  *		response in it.
@@ -328,7 +309,7 @@ fuzz_aws_error(const uint8_t *data, size_t size)
 /*
  * fuzz_sts_xml
  *		The input is an STS response document, read for every element
- *		src/sts.c looks for, then turned into credentials as an AssumeRole
+ *		src/credentials/sts.c looks for, then turned into credentials as an AssumeRole
  *		answer would be.
  */
 static void

@@ -1,0 +1,286 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat_options.c
+ *	  Parse and check the options jsonb of bedrock_chat and its kin
+ *	  (bedrock_chat_batch, bedrock_converse, bedrock_converse_batch).
+ *
+ * Every key is known and every value has the right type and range before
+ * anything is sent: a typo ("max_token") or a string where a number
+ * belongs is an error naming the option, never silently ignored.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/engine/chat_options.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+#include "bedrock_fdw.h"
+#include "chat_options.h"
+
+#define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields"
+#define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error"
+
+/* The options a function takes, for the hint of an unknown one. */
+static const char *
+valid_options(int flags)
+{
+	if (flags & CHAT_OPTIONS_RAW_REQUEST)
+		return (flags & CHAT_OPTIONS_BATCH) ?
+			VALID_RAW_REQUEST_OPTIONS ", concurrency" : VALID_RAW_REQUEST_OPTIONS;
+	return (flags & CHAT_OPTIONS_BATCH) ? VALID_OPTIONS ", concurrency" : VALID_OPTIONS;
+}
+
+/*
+ * is_inference_option
+ *		Options that shape the Converse request: functions that are given
+ *		the request itself do not take them.
+ */
+static bool
+is_inference_option(const char *key)
+{
+	static const char *const keys[] = {"max_tokens", "temperature", "top_p",
+	"stop_sequences", "raw", "additional_model_request_fields"};
+
+	for (int i = 0; i < lengthof(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+jsonb_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "a string";
+		case jbvNumeric:
+			return "a number";
+		case jbvBool:
+			return "a boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+		default:
+			return "a composite value";
+	}
+}
+
+static void
+wrong_type(const char *funcname, const char *key, const char *expected,
+		   const JsonbValue *v)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" of %s must be %s", key, funcname, expected),
+			 errdetail("It is %s.", jsonb_type_name(v))));
+}
+
+static double
+number_option(const char *funcname, const char *key, const JsonbValue *v)
+{
+	if (v->type != jbvNumeric)
+		wrong_type(funcname, key, "a number", v);
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * A whole number in [min, max].  max_hint, when not NULL, is the hint for a
+ * value above max (where max comes from, typically a setting).
+ */
+static int64
+integer_option(const char *funcname, const char *key, const JsonbValue *v,
+			   int64 min, int64 max, const char *max_hint)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		wrong_type(funcname, key, "an integer", v);
+	d = number_option(funcname, key, v);
+	if (isnan(d) || d != floor(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" of %s must be an integer", key, funcname),
+				 errdetail("It is %g.", d)));
+	if (d < (double) min || d > (double) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" of %s is out of range", key, funcname),
+				 errdetail("It is %.0f; the allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
+						   d, min, max),
+				 max_hint != NULL && d > (double) max ? errhint("%s", max_hint) : 0));
+	return (int64) d;
+}
+
+/* A fraction in [0, 1]. */
+static double
+unit_interval_option(const char *funcname, const char *key, const JsonbValue *v)
+{
+	double		d = number_option(funcname, key, v);
+
+	if (isnan(d) || d < 0.0 || d > 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" of %s is out of range", key, funcname),
+				 errdetail("It is %g; the allowed range is 0 to 1.", d)));
+	return d;
+}
+
+static List *
+stop_sequences_option(const char *funcname, const JsonbValue *v)
+{
+	List	   *result = NIL;
+	JsonbIterator *it;
+	JsonbValue	elem;
+	JsonbIteratorToken tok;
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		wrong_type(funcname, "stop_sequences", "an array of strings", v);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (elem.type != jbvString)
+			wrong_type(funcname, "stop_sequences", "an array of strings", &elem);
+		if (elem.val.string.len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"stop_sequences\" of %s must not contain an empty string",
+							funcname)));
+		result = lappend(result, pnstrdup(elem.val.string.val, elem.val.string.len));
+	}
+	return result;
+}
+
+static OnErrorMode
+on_error_option(const char *funcname, const JsonbValue *v)
+{
+	if (v->type != jbvString)
+		wrong_type(funcname, "on_error", "a string", v);
+	if (v->val.string.len == 5 && strncmp(v->val.string.val, "raise", 5) == 0)
+		return ON_ERROR_RAISE;
+	if (v->val.string.len == 4 && strncmp(v->val.string.val, "null", 4) == 0)
+		return ON_ERROR_NULL;
+	if (v->val.string.len == 4 && strncmp(v->val.string.val, "json", 4) == 0)
+		return ON_ERROR_JSON;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"on_error\" of %s: \"%.*s\"",
+					funcname, Min(v->val.string.len, 64), v->val.string.val),
+			 errhint("Valid values are \"raise\", \"null\" and \"json\".")));
+	return ON_ERROR_RAISE;		/* keep compiler quiet */
+}
+
+/*
+ * chat_options_parse
+ *		Fill *opts from the options argument (NULL for none), with the
+ *		settings' values as defaults.  Raises 22023 naming the offending
+ *		option on an unknown key, a wrong type or a value out of range.
+ *		Batches (CHAT_OPTIONS_BATCH) also take "concurrency" and report
+ *		failures as JSON unless told otherwise, so that one failed prompt
+ *		loses no other.  Functions given the Converse request itself
+ *		(CHAT_OPTIONS_RAW_REQUEST) take only the options of the call, and
+ *		always return the whole response.
+ */
+void
+chat_options_parse(Jsonb *options, const char *funcname, int flags,
+				   ChatOptions *opts)
+{
+	bool		batch = (flags & CHAT_OPTIONS_BATCH) != 0;
+	bool		raw_request = (flags & CHAT_OPTIONS_RAW_REQUEST) != 0;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->timeout_ms = bedrock_timeout_ms;
+	opts->max_attempts = bedrock_max_attempts;
+	opts->on_error = batch ? ON_ERROR_JSON : ON_ERROR_RAISE;
+	opts->concurrency = bedrock_max_concurrency;
+	opts->raw = raw_request;
+
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options of %s must be a JSON object", funcname),
+				 raw_request ?
+				 errhint("For example: '{\"timeout_ms\": 30000, \"max_attempts\": 5}'.") :
+				 errhint("For example: '{\"max_tokens\": 200, \"temperature\": 0.2}'.")));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		JsonbValue	val;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &val, true);
+		Assert(tok == WJB_VALUE);
+
+		if (val.type == jbvNull)
+			continue;			/* an explicit null means "the default" */
+		if (raw_request && is_inference_option(key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" is not an option of %s", key, funcname),
+					 errdetail("%s sends the Converse request it is given and returns the whole response.",
+							   funcname),
+					 errhint("Put inference settings in the request, for example \"inferenceConfig\": {\"maxTokens\": 200}.")));
+		if (strcmp(key, "max_tokens") == 0)
+			opts->max_tokens = (int) integer_option(funcname, key, &val, 1, PG_INT32_MAX, NULL);
+		else if (strcmp(key, "temperature") == 0)
+		{
+			opts->has_temperature = true;
+			opts->temperature = unit_interval_option(funcname, key, &val);
+		}
+		else if (strcmp(key, "top_p") == 0)
+		{
+			opts->has_top_p = true;
+			opts->top_p = unit_interval_option(funcname, key, &val);
+		}
+		else if (strcmp(key, "stop_sequences") == 0)
+			opts->stop_sequences = stop_sequences_option(funcname, &val);
+		else if (strcmp(key, "timeout_ms") == 0)
+			opts->timeout_ms = (long) integer_option(funcname, key, &val, 1, PG_INT32_MAX, NULL);
+		else if (strcmp(key, "max_attempts") == 0)
+			opts->max_attempts = (int) integer_option(funcname, key, &val, 1, 10, NULL);
+		else if (strcmp(key, "on_error") == 0)
+			opts->on_error = on_error_option(funcname, &val);
+		else if (strcmp(key, "raw") == 0)
+		{
+			if (val.type != jbvBool)
+				wrong_type(funcname, key, "a boolean", &val);
+			opts->raw = val.val.boolean;
+		}
+		else if (strcmp(key, "additional_model_request_fields") == 0)
+		{
+			if (val.type != jbvBinary || !JsonContainerIsObject(val.val.binary.data))
+				wrong_type(funcname, key, "an object", &val);
+			opts->additional_model_request_fields = val.val.binary.data;
+		}
+		else if (batch && strcmp(key, "concurrency") == 0)
+			opts->concurrency = (int)
+				integer_option(funcname, key, &val, 1, bedrock_max_concurrency,
+							   "The upper bound is the setting bedrock.max_concurrency, which a superuser may raise.");
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\" of %s", key, funcname),
+					 errhint("Valid options are: %s.", valid_options(flags))));
+	}
+}

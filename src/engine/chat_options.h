@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat_options.h
+ *	  The options jsonb of bedrock_chat, parsed and checked.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/engine/chat_options.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BEDROCK_CHAT_OPTIONS_H
+#define BEDROCK_CHAT_OPTIONS_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef enum OnErrorMode
+{
+	ON_ERROR_RAISE,				/* raise an ERROR (the default) */
+	ON_ERROR_NULL,				/* return NULL */
+	ON_ERROR_JSON				/* return {"error": {...}} */
+} OnErrorMode;
+
+typedef struct ChatOptions
+{
+	int			max_tokens;		/* 0: model default */
+	bool		has_temperature;
+	double		temperature;
+	bool		has_top_p;
+	double		top_p;
+	List	   *stop_sequences; /* of char *, server encoding */
+	long		timeout_ms;		/* per attempt */
+	int			max_attempts;
+	OnErrorMode on_error;
+	bool		raw;			/* add the whole response as "response" */
+	JsonbContainer *additional_model_request_fields;	/* object, or NULL */
+	int			concurrency;	/* batches: requests in flight */
+} ChatOptions;
+
+/* in chat_options.c */
+/* what the function taking the options is (chat_options_parse's flags) */
+#define CHAT_OPTIONS_BATCH		0x01	/* many calls: "concurrency", on_error "json" */
+#define CHAT_OPTIONS_RAW_REQUEST 0x02	/* the caller passes the Converse request */
+
+extern void chat_options_parse(Jsonb *options, const char *funcname,
+							   int flags, ChatOptions *opts);
+
+#endif							/* BEDROCK_CHAT_OPTIONS_H */

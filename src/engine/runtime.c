@@ -1,0 +1,473 @@
+/*-------------------------------------------------------------------------
+ *
+ * runtime.c
+ *	  Send one Bedrock Runtime operation (POST /model/{modelId}/{op}):
+ *	  build the URL, sign every attempt with SigV4, retry per the AWS
+ *	  standard mode, and correct for clock skew as the SDKs do.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/engine/runtime.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "bedrock_fdw.h"
+#include "credentials.h"
+#include "rate_limiter.h"
+#include "retry.h"
+#include "runtime.h"
+#include "secret_wipe.h"
+#include "sigv4.h"
+
+#define MAX_MODEL_ID_LEN 2048
+#define CLOCK_SKEW_LIMIT_S 300
+
+/* Server time minus our clock, learnt from a response's Date header. */
+static int64 clock_offset_s = 0;
+
+/*
+ * bedrock_validate_model_id
+ *		Reject a model id that cannot be a Bedrock model id or ARN before it
+ *		goes anywhere near a URL: empty, too long, or holding control
+ *		characters (CR/LF would split headers in a careless client).
+ */
+void
+bedrock_validate_model_id(const char *model)
+{
+	const char *p;
+
+	if (model[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model id must not be empty"),
+				 errhint("Pass a Bedrock model id such as \"openai.gpt-oss-20b-1:0\", an inference profile id or an ARN.")));
+	if (strlen(model) > MAX_MODEL_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model id is too long"),
+				 errdetail("Bedrock model ids and ARNs have at most %d characters.", MAX_MODEL_ID_LEN)));
+	for (p = model; *p; p++)
+	{
+		if ((unsigned char) *p < ' ' || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model id contains a control character"),
+					 errdetail("Control characters such as carriage return and line feed are never part of a model id.")));
+	}
+}
+
+/*
+ * parse_endpoint
+ *		Split the configured base URL (validated by its check hook).
+ */
+static void
+parse_endpoint(const char *base_url, EndpointUrl *ep)
+{
+	const char *authority = strstr(base_url, "://") + 3;
+	const char *path = strchr(authority, '/');
+	size_t		alen = path ? (size_t) (path - authority) : strlen(authority);
+	char	   *host = pnstrdup(authority, alen);
+	bool		https = strncmp(base_url, "https", 5) == 0;
+	size_t		hlen;
+
+	for (char *p = host; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
+	hlen = strlen(host);
+	if (https && hlen > 4 && strcmp(host + hlen - 4, ":443") == 0)
+		host[hlen - 4] = '\0';
+	else if (!https && hlen > 3 && strcmp(host + hlen - 3, ":80") == 0)
+		host[hlen - 3] = '\0';
+
+	ep->scheme_authority = pnstrdup(base_url, authority - base_url + alen);
+	ep->host_header = host;
+	ep->base_path = pstrdup(path ? path : "");
+}
+
+/*
+ * note_server_date
+ *		Learn the clock offset from a response's Date header when our clock
+ *		is 5 minutes or more away from the server's.  Returns true when the
+ *		offset changed.
+ */
+static bool
+note_server_date(const HttpResponse *resp)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	const char *date = http_response_header(resp, "Date");
+	char		mon[4];
+	struct tm	tm;
+	int			i;
+	int64		server_time;
+	int64		local_time;
+	int64		new_offset;
+
+	if (date == NULL)
+		return false;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(date, "%*3s, %d %3s %d %d:%d:%d GMT", &tm.tm_mday, mon,
+			   &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return false;
+	for (i = 0; i < 12; i++)
+	{
+		if (strcmp(mon, months[i]) == 0)
+			break;
+	}
+	if (i == 12)
+		return false;
+	tm.tm_mon = i;
+	tm.tm_year -= 1900;
+	server_time = (int64) timegm(&tm);
+	local_time = (int64) time(NULL);
+
+	new_offset = server_time - local_time;
+	if (Abs(new_offset - clock_offset_s) < CLOCK_SKEW_LIMIT_S)
+		return false;
+	clock_offset_s = (Abs(new_offset) < CLOCK_SKEW_LIMIT_S) ? 0 : new_offset;
+	return true;
+}
+
+/*
+ * invocation_id
+ *		A random UUID that names every attempt of one call
+ *		(amz-sdk-invocation-id, as the SDKs send).
+ */
+static char *
+invocation_id(void)
+{
+	uint8		b[16];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		memset(b, 0, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	return psprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+					b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+					b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static SigV4Header *
+make_header(const char *name, const char *value)
+{
+	SigV4Header *h = palloc(sizeof(SigV4Header));
+
+	h->name = name;
+	h->value = value;
+	return h;
+}
+
+/*
+ * sign_attempt
+ *		Resolve credentials, sign the request for this attempt and return
+ *		the curl header lines.  The credentials are wiped before returning.
+ */
+static List *
+sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
+			 const char *invocation, int attempt, int max_attempts)
+{
+	AwsCredentials creds;
+	SigV4Request req = {0};
+	SigV4Params params = {0};
+	SigV4Result sig;
+	List	   *lines = NIL;
+
+	credentials_resolve(&creds);
+
+	req.method = "POST";
+	req.path = path;
+	req.query = NULL;
+	req.headers = list_make3(make_header("host", ep->host_header),
+							 make_header("content-type", "application/json"),
+							 make_header("accept", "application/json"));
+	req.payload = call->body;
+	req.payload_len = call->body_len;
+
+	params.region = bedrock_region;
+	params.service = "bedrock";
+	params.access_key_id = creds.access_key_id;
+	params.secret_access_key = creds.secret_access_key;
+	params.session_token = creds.session_token;
+	params.signing_time = (pg_time_t) (time(NULL) + clock_offset_s);
+	call->signed_clock_offset_s = clock_offset_s;
+	params.normalize_path = true;
+	params.double_encode_path = true;
+
+	sigv4_sign(&req, &params, &sig);
+
+	strlcpy(call->credential_source, creds.source, sizeof(call->credential_source));
+	strlcpy(call->access_key_id, creds.access_key_id, sizeof(call->access_key_id));
+	call->credential_generation = creds.generation;
+	strlcpy(call->principal_arn, creds.principal_arn, sizeof(call->principal_arn));
+
+	lines = lappend(lines, psprintf("Host: %s", ep->host_header));
+	lines = lappend(lines, pstrdup("Content-Type: application/json"));
+	lines = lappend(lines, pstrdup("Accept: application/json"));
+	lines = lappend(lines, psprintf("X-Amz-Date: %s", sig.amz_date));
+	if (creds.session_token[0] != '\0')
+		lines = lappend(lines, psprintf("X-Amz-Security-Token: %s", creds.session_token));
+	lines = lappend(lines, psprintf("Authorization: %s", sig.authorization));
+	lines = lappend(lines, psprintf("amz-sdk-invocation-id: %s", invocation));
+	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
+
+	credentials_wipe(&creds);
+	sigv4_result_wipe(&sig);
+	return lines;
+}
+
+/*
+ * fetched_credentials_rejected
+ *		True when Bedrock refused temporary credentials that the chain
+ *		fetched (not the static settings or the environment, which fresh
+ *		fetching cannot change) as expired or unknown.
+ */
+static bool
+fetched_credentials_rejected(const BedrockCall *call)
+{
+	const char *code = call->error.code;
+
+	if (strcmp(call->credential_source, "static") == 0 ||
+		strcmp(call->credential_source, "environment") == 0)
+		return false;
+	return strcmp(code, "ExpiredTokenException") == 0 ||
+		strcmp(code, "ExpiredToken") == 0 ||
+		strcmp(code, "UnrecognizedClientException") == 0 ||
+		strcmp(code, "InvalidClientTokenId") == 0;
+}
+
+/*
+ * bedrock_call_begin
+ *		Prepare a call: its URL, signing path and invocation id, and the
+ *		outcome fields.  Nothing is sent.
+ */
+void
+bedrock_call_begin(BedrockCall *call)
+{
+	char	   *model_utf8;
+
+	call->ep = palloc(sizeof(EndpointUrl));
+	parse_endpoint(bedrock_runtime_base_url(), call->ep);
+	model_utf8 = server_to_utf8(call->model, strlen(call->model));
+	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
+						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
+						  call->path_suffix);
+	call->url = psprintf("%s%s", call->ep->scheme_authority, call->path);
+	call->invocation = invocation_id();
+
+	call->ok = false;
+	call->attempts = 0;
+	call->throttled_attempts = 0;
+	call->credentials_refreshed = false;
+	call->retried = false;
+	call->skew_retried = false;
+	call->last_cost = 0;
+	call->tokens_reserved = 0;
+	call->admission_asked = 0;
+	call->rate_limited_ms = 0;
+	INSTR_TIME_SET_CURRENT(call->started);
+}
+
+/*
+ * bedrock_call_admit
+ *		Ask the rate limiter whether the next attempt may start: 0 when it
+ *		may (its request and token estimate are taken from the model's
+ *		budget), else the milliseconds to wait before asking again.  The
+ *		estimate is a quarter of the request body's bytes, about its input
+ *		tokens.  The time from the first refusal to the admission adds to
+ *		call->rate_limited_ms.  Call after bedrock_call_begin.
+ */
+long
+bedrock_call_admit(BedrockCall *call)
+{
+	int64		estimate = Max((int64) (call->body_len / 4), 1);
+	long		wait_ms = rate_limiter_admit(call->model, estimate, call->batch,
+											 call->admission_asked);
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (wait_ms > 0)
+	{
+		if (call->admission_asked == 0)
+			call->admission_asked = now;
+		return wait_ms;
+	}
+	call->tokens_reserved = estimate;
+	if (call->admission_asked != 0)
+	{
+		call->rate_limited_ms += (double) (now - call->admission_asked) / 1000.0;
+		call->admission_asked = 0;
+	}
+	return 0;
+}
+
+/*
+ * bedrock_call_settle_tokens
+ *		Settle the token estimate of a successful call against the tokens
+ *		Bedrock reported (input + output; -1 when it did not say).
+ */
+void
+bedrock_call_settle_tokens(BedrockCall *call, int64 total_tokens)
+{
+	rate_limiter_settle_tokens(call->model, call->tokens_reserved, total_tokens);
+	call->tokens_reserved = 0;
+}
+
+/*
+ * bedrock_call_start_attempt
+ *		Sign and start the next attempt, which bedrock_call_admit has let
+ *		through; it progresses in http_wait_any().  arg tags the transfer
+ *		(http_transfer_arg).
+ */
+HttpTransfer *
+bedrock_call_start_attempt(BedrockCall *call, void *arg)
+{
+	HttpRequest req = {0};
+	HttpTransfer *t;
+
+	/* an attempt counts once signed: no credentials means nothing was sent */
+	call->signing = true;
+	req.headers = sign_attempt(call, call->ep, call->path, call->invocation,
+							   call->attempts + 1, call->max_attempts);
+	call->signing = false;
+	call->attempts++;
+	call->attempt_sent_at = GetCurrentTimestamp();
+	req.method = "POST";
+	req.url = call->url;
+	req.body = call->body;
+	req.body_len = call->body_len;
+	req.timeout_ms = call->timeout_ms;
+	req.connect_timeout_ms = bedrock_connect_timeout_ms;
+	req.max_response_bytes = (size_t) bedrock_max_response_bytes;
+	t = http_transfer_start(&req, arg);
+	/* curl copied the header lines (the session token among them) */
+	wipe_free_lines(req.headers);
+	return t;
+}
+
+/*
+ * bedrock_call_finish_attempt
+ *		Collect a finished attempt and decide: returns -1 when the call is
+ *		over (call->ok or call->error tell how), else the delay in ms before
+ *		the next attempt (0: at once).
+ */
+long
+bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
+{
+	RetryClass	rc;
+	bool		offset_changed;
+	long		next = -1;
+
+	http_transfer_finish(transfer, &call->response);
+	offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+		note_server_date(&call->response);
+	rc = RETRY_NEVER;
+
+	if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
+		call->response.status >= 200 && call->response.status < 300)
+	{
+		call->ok = true;
+		retry_quota_release(call->retried, call->last_cost);
+	}
+	else
+	{
+		if (call->response.outcome == HTTP_RESPONSE_RECEIVED)
+			aws_error_from_response(&call->response, &call->error);
+		else
+			aws_error_from_transport(&call->response, call->timeout_ms, &call->error);
+
+		rc = retry_classify(&call->error);
+
+		/* a failed attempt used no tokens: give the estimate back */
+		rate_limiter_settle_tokens(call->model, call->tokens_reserved, 0);
+		call->tokens_reserved = 0;
+
+		if (!call->credentials_refreshed && fetched_credentials_rejected(call))
+		{
+			AwsCredentials used = {0};
+
+			/* fetch new credentials (bounded wait) and try once more */
+			used.generation = call->credential_generation;
+			strlcpy(used.access_key_id, call->access_key_id, sizeof(used.access_key_id));
+			credentials_report_rejected(&used);
+			call->credentials_refreshed = true;
+			next = 0;
+		}
+		else if (rc == RETRY_CLOCK_SKEW)
+		{
+			/*
+			 * Re-sign once with the corrected clock; not a quota matter.  In
+			 * a batch, the first rejection teaches the offset: the attempts
+			 * signed before it, rejected in their turn, are retried too.
+			 */
+			if ((offset_changed || call->signed_clock_offset_s != clock_offset_s) &&
+				!call->skew_retried && call->attempts < call->max_attempts)
+			{
+				call->skew_retried = true;
+				next = 0;
+			}
+		}
+		else
+		{
+			if (rc == RETRY_THROTTLING)
+				call->throttled_attempts++;
+			if (rc != RETRY_NEVER && call->attempts < call->max_attempts)
+			{
+				if (retry_quota_acquire(&call->error, &call->last_cost))
+				{
+					call->retried = true;
+					next = retry_backoff_ms(rc, call->attempts, &call->response);
+				}
+				else
+					call->error.retry_quota_exhausted = true;
+			}
+		}
+	}
+
+	rate_limiter_observe(call->model, rc == RETRY_THROTTLING, call->attempt_sent_at);
+
+	if (next < 0)
+	{
+		instr_time	elapsed;
+
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, call->started);
+		call->latency_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	}
+	return next;
+}
+
+/*
+ * bedrock_runtime_call
+ *		Perform call->operation on call->model, within the rate limiter's
+ *		budget, retrying per the standard mode, and fill the outcome fields.  Failures of the call (AWS errors,
+ *		transport failures) are reported in call->error, not raised;
+ *		configuration problems (no credentials) and interrupts raise.
+ */
+void
+bedrock_runtime_call(BedrockCall *call)
+{
+	long		delay;
+
+	bedrock_call_begin(call);
+	do
+	{
+		HttpTransfer *mine;
+		long		wait_ms;
+
+		while ((wait_ms = bedrock_call_admit(call)) > 0)
+			http_sleep_ms(wait_ms);
+		mine = bedrock_call_start_attempt(call, NULL);
+
+		http_wait_for(mine);
+		delay = bedrock_call_finish_attempt(call, mine);
+		if (delay > 0)
+			http_sleep_ms(delay);
+	} while (delay >= 0);
+}

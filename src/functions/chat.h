@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * chat.h
+ *	  The steps of a Converse call shared by bedrock_chat and
+ *	  bedrock_chat_batch.
+ *
+ * Copyright (c) 2026, bedrock_fdw developers
+ *
+ * IDENTIFICATION
+ *	  src/functions/chat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BEDROCK_CHAT_H
+#define BEDROCK_CHAT_H
+
+#include "utils/jsonb.h"
+
+#include "chat_options.h"
+#include "runtime.h"
+#include "usage.h"
+
+/* in chat.c */
+extern void chat_check_prompt(const char *prompt);
+extern void chat_prepare_body(BedrockCall *call, UsageRecord *usage,
+							  const char *model, char *body, size_t body_len,
+							  const ChatOptions *opts);
+extern void chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
+						 const char *prompt, const char *system,
+						 const ChatOptions *opts);
+extern void chat_interrupted(BedrockCall *call, UsageRecord *usage);
+extern Jsonb *chat_complete(BedrockCall *call, UsageRecord *usage,
+							const ChatOptions *opts);
+
+#endif							/* BEDROCK_CHAT_H */

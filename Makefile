@@ -30,6 +30,8 @@ OBJS = \
 	src/usage_queue.o \
 	src/usage_record.o \
 	src/inflight_calls.o \
+	src/usage_launcher.o \
+	src/usage_log_guard.o \
 	src/usage_writer.o \
 	src/usage_stats.o \
 	src/model_table.o \

@@ -8,6 +8,104 @@
 
 -- ==== Privileges: SECURITY DEFINER functions, grants, owned objects ====
 
+-- bedrock_usage_purge ran as its owner, the superuser who created the
+-- extension.  It needs no more than its caller's rights: bedrock_admin,
+-- the only role it is granted to, may delete every row of usage_log (its
+-- grant and policy).  So it is SECURITY INVOKER now; its search_path stays
+-- pinned and every name, cast and operator in it carries its schema, so
+-- that neither the caller's search_path nor the database's can put a
+-- function or operator of someone else's in its way.
+CREATE OR REPLACE FUNCTION @extschema@.bedrock_usage_purge(older_than interval DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keep    pg_catalog.interval := older_than;
+    setting pg_catalog.text;
+    deleted pg_catalog.int8;
+BEGIN
+    IF keep IS NULL THEN
+        setting := pg_catalog.current_setting('bedrock.usage_retention', true);
+        IF setting IS NULL OR pg_catalog.btrim(setting) OPERATOR(pg_catalog.=) '' THEN
+            RETURN 0;               -- no retention configured: keep everything
+        END IF;
+        BEGIN
+            keep := setting::pg_catalog.interval;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow
+                    OR interval_field_overflow THEN
+            RAISE EXCEPTION 'invalid value for bedrock.usage_retention: "%"', setting
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Set it to an interval such as ''90 days'', or to an empty string to keep every row.';
+        END;
+        IF keep OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
+            RAISE EXCEPTION 'bedrock.usage_retention must be a positive interval, not "%"', setting
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Set it to an interval such as ''90 days'', or to an empty string to keep every row.';
+        END IF;
+    ELSIF keep OPERATOR(pg_catalog.<=) '0'::pg_catalog.interval THEN
+        RAISE EXCEPTION 'older_than must be a positive interval, not "%"', keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the age of the oldest rows to keep, such as ''90 days''.';
+    END IF;
+
+    DELETE FROM bedrock.usage_log
+     WHERE called_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) keep);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+
+-- bedrock.call_cost's SQL-standard body was bound when the extension was
+-- created, with the search_path of CREATE EXTENSION: an operator made
+-- beforehand in the extension's schema by someone with CREATE there
+-- (bigint * numeric matches no pg_catalog operator exactly) could have
+-- been bound into it, and would run as whoever queries the cost.  Bind it
+-- again, to pg_catalog's operators by name.
+CREATE OR REPLACE FUNCTION bedrock.call_cost(model text, called_at timestamptz,
+                                             input_tokens bigint, output_tokens bigint)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT ((coalesce(call_cost.input_tokens, 0)::pg_catalog.numeric
+                 OPERATOR(pg_catalog.*) p.input_per_1k)
+            OPERATOR(pg_catalog.+)
+            (coalesce(call_cost.output_tokens, 0)::pg_catalog.numeric
+                 OPERATOR(pg_catalog.*) p.output_per_1k))
+           OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric
+      FROM bedrock.model_prices p
+     WHERE p.model OPERATOR(pg_catalog.=) call_cost.model
+       AND p.effective_from OPERATOR(pg_catalog.<=) call_cost.called_at
+     ORDER BY p.effective_from DESC
+     LIMIT 1;
+END;
+
+-- The views that price calls (usage_summary, usage_by_role) and
+-- bedrock.jobs multiply and divide across types (bigint * numeric,
+-- interval / bigint) the same way: their final definitions, in the first
+-- hour's section below, name pg_catalog's operators.
+-- And model_prices' checks (numeric >= integer: no exact pg_catalog
+-- operator either), which run on every insert and update of a price.
+ALTER TABLE bedrock.model_prices
+    DROP CONSTRAINT model_prices_input_per_1k_check,
+    DROP CONSTRAINT model_prices_output_per_1k_check,
+    ADD CONSTRAINT model_prices_input_per_1k_check
+        CHECK (input_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric),
+    ADD CONSTRAINT model_prices_output_per_1k_check
+        CHECK (output_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric);
+
+-- bedrock_stats() and bedrock_rate_limits() list every model any role
+-- called: which models a role uses is that role's business.  They are for
+-- the DBA and monitoring now: bedrock_admin and pg_monitor (the superuser
+-- grants them further).  A plain view checks EXECUTE of the functions it
+-- calls as its reader, so bedrock.rate_limits follows.
+REVOKE ALL ON FUNCTION @extschema@.bedrock_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.bedrock_stats() TO bedrock_admin, pg_monitor;
+REVOKE ALL ON FUNCTION @extschema@.bedrock_rate_limits() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.bedrock_rate_limits() TO bedrock_admin, pg_monitor;
+REVOKE ALL ON bedrock.rate_limits FROM PUBLIC;
+GRANT SELECT ON bedrock.rate_limits TO bedrock_admin, pg_monitor;
+
 -- (end of privileges)
 
 -- ==== Secrets: credential settings and functions that see them ====
@@ -203,12 +301,15 @@ CREATE VIEW bedrock.jobs WITH (security_invoker = true) AS
 SELECT job_id, table_name, target_column, model, role_name, pid, status,
        rows_done, rows_total, errors, input_tokens, output_tokens,
        started_at, updated_at, finished_at,
-       round(rows_done / nullif(extract(epoch FROM coalesce(finished_at, updated_at) - started_at), 0), 1)
+       round(rows_done::pg_catalog.numeric
+                 OPERATOR(pg_catalog./) nullif(extract(epoch FROM coalesce(finished_at, updated_at) - started_at), 0), 1)
            AS rows_per_second,
        CASE WHEN status = 'running' AND rows_done > 0 THEN
            date_trunc('second',
-                      (coalesce(finished_at, updated_at) - started_at) / rows_done
-                      * greatest(rows_total - rows_done - errors - rows_skipped, 0))
+                      ((coalesce(finished_at, updated_at) - started_at)
+                           OPERATOR(pg_catalog./) rows_done::pg_catalog.float8)
+                      OPERATOR(pg_catalog.*)
+                      greatest(rows_total - rows_done - errors - rows_skipped, 0)::pg_catalog.float8)
        END AS eta,
        rows_skipped, last_error_code, last_error_message, failed_rows
   FROM bedrock.enrich_jobs;
@@ -470,8 +571,10 @@ SELECT u.model,
                  FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p95_latency_ms,
        round((percentile_cont(0.99) WITHIN GROUP (ORDER BY u.client_latency_ms)
                  FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p99_latency_ms,
-       trim_scale(sum((coalesce(u.input_tokens, 0) * p.input_per_1k
-                       + coalesce(u.output_tokens, 0) * p.output_per_1k) * 0.001)) AS estimated_cost
+       trim_scale(sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.input_per_1k)
+                       OPERATOR(pg_catalog.+)
+                       (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.output_per_1k))
+                      OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric)) AS estimated_cost
   FROM bedrock.usage_log u
   LEFT JOIN bedrock.price_periods p
          ON p.model = u.model
@@ -486,8 +589,10 @@ SELECT u.role_name,
        coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
        coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
        coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
-       trim_scale(sum((coalesce(u.input_tokens, 0) * p.input_per_1k
-                       + coalesce(u.output_tokens, 0) * p.output_per_1k) * 0.001)) AS estimated_cost,
+       trim_scale(sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.input_per_1k)
+                       OPERATOR(pg_catalog.+)
+                       (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) p.output_per_1k))
+                      OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric)) AS estimated_cost,
        min(u.called_at) AS first_call,
        max(u.called_at) AS last_call
   FROM bedrock.usage_log u

@@ -144,8 +144,15 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 SHOW bedrock.rate_limits;
 
--- anyone may look; only the superuser (or whom they grant) may reset
+-- model ids are every role's business: bedrock_admin and pg_monitor look,
+-- a role granted neither does not; only the superuser (or whom they grant)
+-- may reset
 CREATE ROLE regress_rate_reader;
+SET ROLE regress_rate_reader;
+SELECT regress_try($$SELECT count(*) FROM bedrock.rate_limits$$);
+SELECT regress_try($$SELECT bedrock_rate_limits_reset()$$);
+RESET ROLE;
+GRANT pg_monitor TO regress_rate_reader;
 SET ROLE regress_rate_reader;
 SELECT count(*) > 0 AS visible FROM bedrock.rate_limits;
 SELECT regress_try($$SELECT bedrock_rate_limits_reset()$$);

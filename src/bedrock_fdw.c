@@ -6,7 +6,8 @@
  * The library works loaded on demand (CREATE EXTENSION, first call) and
  * preloaded through shared_preload_libraries.  Preloaded, it also sets up
  * the shared credential cache and registers the background worker that
- * fills it; loaded on demand, each backend fetches credentials itself.
+ * fills it, and the usage queue with the launcher of its writer; loaded on
+ * demand, each backend fetches credentials itself.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -52,7 +53,7 @@ _PG_init(void)
 		credential_cache_request_shmem();
 		credentials_worker_register();
 		usage_queue_request_shmem();
-		usage_writer_register();
+		usage_launcher_register();
 		usage_database_notice_init();
 		usage_stats_request_shmem();
 		rate_limiter_request_shmem();
@@ -61,11 +62,30 @@ _PG_init(void)
 }
 
 /*
+ * bedrock_worker_init
+ *		Fill *worker with one of our background workers' definition.  Every
+ *		one of them asks for a database connection, which also puts it in
+ *		pg_stat_activity and within reach of pg_terminate_backend; the
+ *		credentials worker and the usage launcher connect to no database,
+ *		the usage writer to bedrock.database.
+ */
+void
+bedrock_worker_init(BackgroundWorker *worker, const char *function, const char *name,
+					int start_time, int restart_seconds)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = (BgWorkerStartTime) start_time;
+	worker->bgw_restart_time = restart_seconds;
+	strlcpy(worker->bgw_library_name, "bedrock_fdw", BGW_MAXLEN);
+	strlcpy(worker->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker->bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker->bgw_type, name, BGW_MAXLEN);
+}
+
+/*
  * bedrock_register_worker
- *		Register one of our background workers.  Both connect (the
- *		credentials worker to no database, the usage writer to
- *		bedrock.database), which also puts them in pg_stat_activity and
- *		within reach of pg_terminate_backend.
+ *		Register one of our static background workers (from _PG_init).
  */
 void
 bedrock_register_worker(const char *function, const char *name,
@@ -73,14 +93,7 @@ bedrock_register_worker(const char *function, const char *name,
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = (BgWorkerStartTime) start_time;
-	worker.bgw_restart_time = restart_seconds;
-	strlcpy(worker.bgw_library_name, "bedrock_fdw", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
-	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
-	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
+	bedrock_worker_init(&worker, function, name, start_time, restart_seconds);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -100,12 +113,27 @@ worker_slot_detach(int code, Datum arg)
 
 /*
  * worker_slot_attach
- *		Announce the calling worker in slot, and withdraw it at exit.
+ *		Announce the calling worker in slot, and withdraw it at exit.  A
+ *		slot holds one worker: raises an ERROR when another live process
+ *		holds it already (a worker's slot is emptied when it exits, and a
+ *		crash reinitialises shared memory).
  */
 void
 worker_slot_attach(WorkerSlot *slot)
 {
+	pid_t		holder;
+
 	LWLockAcquire(slot->lock, LW_EXCLUSIVE);
+	holder = slot->pid;
+	if (holder != 0 && holder != MyProcPid)
+	{
+		LWLockRelease(slot->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("%s is already running as process %d",
+						MyBgworkerEntry ? MyBgworkerEntry->bgw_name : "this worker",
+						(int) holder)));
+	}
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
 	LWLockRelease(slot->lock);

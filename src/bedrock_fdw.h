@@ -38,6 +38,9 @@ typedef struct WorkerSlot
 } WorkerSlot;
 
 /* in bedrock_fdw.c */
+struct BackgroundWorker;
+extern void bedrock_worker_init(struct BackgroundWorker *worker, const char *function,
+								const char *name, int start_time, int restart_seconds);
 extern void bedrock_register_worker(const char *function, const char *name,
 									int start_time, int restart_seconds);
 extern void worker_slot_attach(WorkerSlot *slot);

@@ -73,8 +73,11 @@ extern void usage_record_finish(UsageRecord *rec, const struct BedrockCall *call
 								const char *error_code);
 extern void usage_record_submit(const UsageRecord *rec);
 
-/* in usage_writer.c */
-extern void usage_writer_register(void);
+/* in usage_launcher.c: starts the writer (usage_writer.c) */
+extern void usage_launcher_register(void);
+extern bool usage_database_wanted(Oid dboid);
+extern void usage_report_wait(char **last, const char *reason, int sqlerrcode,
+							  const char *hint);
 
 /* in usage_database_notice.c */
 extern void usage_database_notice_init(void);

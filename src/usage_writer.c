@@ -5,13 +5,26 @@
  *	  bedrock.usage_log of the database named by bedrock.database, and
  *	  purges rows older than bedrock.usage_retention.
  *
- * Every bedrock.usage_flush_ms (sooner when the queue passes half full)
- * it takes a batch from the queue, inserts it in one transaction and only
- * then frees the slots: an insert that fails (extension not installed in
- * that database, say) loses nothing, the records wait and the failure is
- * visible in bedrock.usage_queue.  On SIGTERM (shutdown, or a DBA's
- * pg_terminate_backend) it stores what is queued before exiting, so a
- * clean shutdown loses no record; the postmaster restarts it otherwise.
+ * The usage launcher (usage_launcher.c) starts it, connected to that
+ * database, once the database exists.  Every bedrock.usage_flush_ms
+ * (sooner when the queue passes half full) it takes a batch from the
+ * queue, inserts it in one transaction and only then frees the slots: an
+ * insert that fails or is refused loses nothing, the records wait and the
+ * reason is visible in bedrock.usage_queue.  On SIGTERM (shutdown, or a
+ * DBA's pg_terminate_backend) it stores what is queued before exiting, so
+ * a clean shutdown loses no record; the launcher starts another otherwise.
+ *
+ * It runs as the bootstrap superuser in a database others own, so every
+ * transaction that touches bedrock.usage_log goes through
+ * usage_log_guard.c (the extension's own table, no foreign trigger or
+ * rule, as the table's owner, search_path pinned), the SQL names every
+ * object and operator with its schema, and the session's search_path is
+ * pinned whatever ALTER DATABASE ... SET says.
+ *
+ * It never keeps DROP DATABASE (or ALTER DATABASE RENAME, SET TABLESPACE)
+ * waiting: those lock the database before they wait for its sessions to
+ * leave, and the writer, which looks for that lock between flushes,
+ * leaves at once, its records still queued.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -23,7 +36,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
@@ -36,17 +48,19 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
 #include "usage.h"
+#include "usage_log_guard.h"
 
 #define BATCH_SIZE 1000
 #define NPARAMS 24
 #define PURGE_INTERVAL_MS (3600 * 1000)
+/* longest wait between looks for a DROP DATABASE (which waits 5 s for us) */
+#define DROP_CHECK_MS 1000
 
 PGDLLEXPORT void bedrock_usage_writer_main(Datum main_arg);
 
@@ -67,20 +81,8 @@ static const Oid insert_types[NPARAMS] = {
 
 static UsageRecord *batch = NULL;
 static TimestampTz last_purge = 0;
-static bool table_missing_reported = false;
-
-/*
- * usage_writer_register
- *		Register the writer; called from _PG_init under
- *		shared_preload_libraries.
- */
-void
-usage_writer_register(void)
-{
-	/* it writes, so only once recovery is over */
-	bedrock_register_worker("bedrock_usage_writer_main",
-							"bedrock_fdw usage writer", BgWorkerStart_RecoveryFinished, 5);
-}
+static char *reported_problem = NULL;	/* the refusal last warned of */
+static char *database_name = NULL;	/* ours, read at start */
 
 static Datum
 text_or_null(const char *s, bool *isnull)
@@ -148,29 +150,52 @@ insert_record(SPIPlanPtr plan, const UsageRecord *r)
 
 typedef void (*TransactionWork) (void *arg);
 
+/* Say why records wait (NULL: they do not), once per reason. */
+static void
+report_problem(const char *problem)
+{
+	usage_report_wait(&reported_problem, problem, ERRCODE_INSUFFICIENT_PRIVILEGE,
+					  "CREATE EXTENSION bedrock_fdw in the database named by bedrock.database, after removing the objects in its way; the usage writer writes only the bedrock.usage_log table the extension made, without anyone else's triggers or rules.");
+}
+
 /*
  * run_in_transaction
  *		Run work(arg) in a transaction of its own, with SPI connected and a
- *		snapshot; commit.  On ERROR: log it, roll back, and return the
- *		message (palloc'd); NULL on success.  The worker goes on either way.
+ *		snapshot, as the owner of bedrock.usage_log once usage_log_guard
+ *		accepts it (locked in lockmode); commit.  Returns true when work
+ *		ran and committed.  A refusal is reported (report_problem); an
+ *		ERROR is logged, rolled back and shown in bedrock.usage_queue.  The
+ *		worker goes on either way.
  */
-static char *
-run_in_transaction(TransactionWork work, void *arg, const char *activity)
+static bool
+run_in_transaction(TransactionWork work, void *arg, LOCKMODE lockmode,
+				   const char *activity)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	char	   *volatile failure = NULL;
+	char	   *volatile problem = NULL;
+	volatile bool done = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
+		UsageLogGuard guard;
+
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, activity);
-		work(arg);
+		problem = usage_log_guard_enter(lockmode, &guard);
+		if (problem == NULL)
+		{
+			work(arg);
+			usage_log_guard_leave(&guard);
+		}
+		else
+			problem = MemoryContextStrdup(cxt, problem);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		done = (problem == NULL);
 	}
 	PG_CATCH();
 	{
@@ -182,27 +207,24 @@ run_in_transaction(TransactionWork work, void *arg, const char *activity)
 		AbortCurrentTransaction();
 		ereport(LOG,
 				(errmsg("bedrock_fdw usage writer: %s failed: %s", activity, edata->message)));
-		failure = pstrdup(edata->message);
+		usage_queue_writer_failed(edata->message);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return failure;
-}
-
-static bool
-usage_log_exists(void)
-{
-	return OidIsValid(get_relname_relid("usage_log", get_namespace_oid("bedrock", true)));
+	if (problem != NULL || done)
+		report_problem(problem);
+	if (problem != NULL)
+		pfree(problem);
+	return done;
 }
 
 typedef struct StoreWork
 {
 	int			n;				/* records in batch */
-	bool		stored;			/* out: inserted */
 } StoreWork;
 
-/* Insert the batch, or say why records must wait. */
+/* Insert the batch (as the table's owner, see run_in_transaction). */
 static void
 store_work(void *arg)
 {
@@ -210,26 +232,12 @@ store_work(void *arg)
 	SPIPlanPtr	plan;
 	int			i;
 
-	if (!usage_log_exists())
-	{
-		if (!table_missing_reported)
-			ereport(WARNING,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("bedrock_fdw usage records wait: there is no bedrock.usage_log in database \"%s\"",
-							bedrock_database),
-					 errhint("CREATE EXTENSION bedrock_fdw in that database, or set bedrock.database.")));
-		table_missing_reported = true;
-		usage_queue_writer_failed("no bedrock.usage_log in the database named by bedrock.database");
-		return;
-	}
-	table_missing_reported = false;
 	plan = SPI_prepare(insert_sql, NPARAMS, (Oid *) insert_types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the usage insert: %s",
 			 SPI_result_code_string(SPI_result));
 	for (i = 0; i < w->n; i++)
 		insert_record(plan, &batch[i]);
-	w->stored = true;
 }
 
 /*
@@ -241,18 +249,11 @@ static int
 store_batch(void)
 {
 	StoreWork	w = {0};
-	char	   *failure;
 
 	w.n = usage_queue_peek(batch, BATCH_SIZE);
 	if (w.n == 0)
 		return 0;
-	failure = run_in_transaction(store_work, &w, "storing usage records");
-	if (failure != NULL)
-	{
-		usage_queue_writer_failed(failure);
-		return 0;
-	}
-	if (!w.stored)
+	if (!run_in_transaction(store_work, &w, RowExclusiveLock, "storing usage records"))
 		return 0;
 	usage_queue_consumed(w.n, GetCurrentTimestamp());
 	return w.n;
@@ -267,29 +268,54 @@ store_all(void)
 }
 
 /*
- * purge_work
- *		Delete rows older than bedrock.usage_retention.  A retention that is
- *		not a positive interval ("-1 day", "0") would delete everything, so
- *		it is refused (the cast refuses what is no interval at all).
+ * purge_retention
+ *		bedrock.usage_retention as a positive interval; NULL when it is
+ *		empty.  A retention that is not a positive interval ("-1 day", "0")
+ *		would delete everything, so it is an ERROR (as is what is no
+ *		interval at all).
  */
-static void
-purge_work(void *arg)
+static Interval *
+purge_retention(void)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(bedrock_usage_retention)};
+	Interval	zero = {0};
+	Interval   *keep;
 
-	if (!usage_log_exists())
-		return;
-	if (SPI_execute_with_args("SELECT 1 WHERE $1::interval > interval '0'",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not check bedrock.usage_retention");
-	if (SPI_processed == 0)
+	if (bedrock_usage_retention == NULL || bedrock_usage_retention[0] == '\0')
+		return NULL;
+	keep = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+												 CStringGetDatum(bedrock_usage_retention),
+												 ObjectIdGetDatum(InvalidOid),
+												 Int32GetDatum(-1)));
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(keep),
+										  IntervalPGetDatum(&zero))) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bedrock.usage_retention must be a positive interval, such as '90 days'"),
 				 errdetail("It is \"%s\"; no row was purged.", bedrock_usage_retention)));
-	SPI_execute_with_args("DELETE FROM bedrock.usage_log WHERE called_at < now() - $1::interval",
-						  1, argtypes, args, NULL, false, 0);
+	return keep;
+}
+
+/*
+ * purge_work
+ *		Delete rows older than bedrock.usage_retention (as the table's
+ *		owner, see run_in_transaction).  The cut-off is computed here, so
+ *		the SQL has one operator, named with its schema.
+ */
+static void
+purge_work(void *arg)
+{
+	Interval   *keep = purge_retention();
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		args[1];
+
+	if (keep == NULL)
+		return;
+	args[0] = DirectFunctionCall2(timestamptz_mi_interval,
+								  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+								  IntervalPGetDatum(keep));
+	if (SPI_execute_with_args("DELETE FROM bedrock.usage_log WHERE called_at OPERATOR(pg_catalog.<) $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not purge bedrock.usage_log");
 }
 
 /* Once an hour, when a retention is set, purge old rows. */
@@ -302,16 +328,44 @@ purge_old_rows(void)
 		!TimestampDifferenceExceeds(last_purge, now, PURGE_INTERVAL_MS))
 		return;
 	last_purge = now;
-	(void) run_in_transaction(purge_work, NULL, "purging old usage records");
+	(void) run_in_transaction(purge_work, NULL, RowExclusiveLock, "purging old usage records");
 }
 
+/*
+ * leave_if_database_wanted
+ *		When a session waits to drop (or rename, or move) our database,
+ *		leave now, records still queued: the launcher starts a writer again
+ *		when the database is there to be written.
+ */
+static void
+leave_if_database_wanted(void)
+{
+	if (!usage_database_wanted(MyDatabaseId))
+		return;
+	ereport(LOG,
+			(errmsg("bedrock_fdw usage writer leaves database \"%s\", which another session is dropping or altering",
+					database_name)));
+	proc_exit(0);
+}
+
+/*
+ * bedrock_usage_writer_main
+ *		Entry point of the writer, a dynamic worker of the usage launcher;
+ *		main_arg is the oid of the database to connect to.
+ */
 void
 bedrock_usage_writer_main(Datum main_arg)
 {
+	TimestampTz next_flush = 0;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(bedrock_database, NULL, 0);
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+	usage_pin_search_path();
+	StartTransactionCommand();
+	database_name = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+	CommitTransactionCommand();
 
 	usage_queue_attach_writer();
 	pgstat_report_appname("bedrock_fdw usage writer");
@@ -319,22 +373,35 @@ bedrock_usage_writer_main(Datum main_arg)
 
 	for (;;)
 	{
+		bool		woken;
+		TimestampTz now;
+
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		store_all();
-		purge_old_rows();
+		leave_if_database_wanted();
 		if (ShutdownRequestPending)
 		{
-			/* store what is queued, then go; restarted unless shutting down */
+			/* store what is queued, then go */
 			store_all();
-			proc_exit(1);
+			proc_exit(0);
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 bedrock_usage_flush_ms, PG_WAIT_EXTENSION);
+		now = GetCurrentTimestamp();
+		if (now >= next_flush)
+		{
+			store_all();
+			purge_old_rows();
+			next_flush = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													 bedrock_usage_flush_ms);
+		}
+		woken = (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						   Min(bedrock_usage_flush_ms, DROP_CHECK_MS),
+						   PG_WAIT_EXTENSION) & WL_LATCH_SET) != 0;
 		ResetLatch(MyLatch);
+		if (woken)
+			next_flush = 0;		/* the queue passed half full: store now */
 		CHECK_FOR_INTERRUPTS();
 	}
 }

@@ -35,6 +35,10 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, alice', f);
     END LOOP;
 END $$;
+-- bedrock.rate_limits is no longer PUBLIC's since 0.3.0; mallory watches
+-- it to time the attack, which takes no other privilege
+GRANT EXECUTE ON FUNCTION bedrock_rate_limits() TO mallory;
+GRANT SELECT ON bedrock.rate_limits TO mallory;
 });
 
 # Run $sql as $role; returns (stdout, stderr).

@@ -17,7 +17,7 @@ SELECT (bedrock_chat('anthropic.claude-3-haiku-20240307-v1:0', 'Hello there', 'Y
      > (bedrock_chat('anthropic.claude-3-haiku-20240307-v1:0', 'Hello there')->'usage'->>'input_tokens')::int
        AS system_prompt_counted;
 
--- the README's example over a contracts table
+-- README.md's example over a contracts table
 CREATE TABLE contracts (id int PRIMARY KEY, body text);
 INSERT INTO contracts VALUES
   (1, 'The supplier shall deliver 500 units of steel pipe by March 1.'),

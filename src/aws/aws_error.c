@@ -9,7 +9,7 @@
  * code / Code / __type; the message is the body's message or Message;
  * the request id is x-amzn-RequestId.
  *
- * The SQLSTATE table here is the one the README documents; keep the two
+ * The SQLSTATE table here is the one docs/errors.md documents; keep the two
  * in step.
  *
  * Copyright (c) 2026, bedrock_fdw developers

@@ -396,7 +396,7 @@ resolve_privately(AwsCredentials *out)
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("no AWS credentials found"),
 			 errdetail("%s.", error.data),
-			 errhint("Set bedrock.credential_source and the settings or environment of that source; see the README's section on credentials.")));
+			 errhint("Set bedrock.credential_source and the settings or environment of that source; see docs/credentials.md.")));
 }
 
 /*

@@ -175,15 +175,7 @@ run_all($pre, 'preloaded');
 $pre->stop;
 
 # loaded on demand: credentials from the server's environment
-my $lazy = PostgreSQL::Test::Cluster->new('lazy');
-$lazy->init;
-$lazy->append_conf('postgresql.conf', $emu->conf_lines(0));
-{
-	local $ENV{AWS_ACCESS_KEY_ID}     = $BedrockEmulator::ACCESS_KEY_ID;
-	local $ENV{AWS_SECRET_ACCESS_KEY} = $BedrockEmulator::SECRET_ACCESS_KEY;
-	$lazy->start;
-}
-$lazy->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $lazy = $emu->on_demand_node('lazy');
 run_all($lazy, 'not preloaded');
 $lazy->stop;
 

@@ -5,6 +5,8 @@
 #   $emu->admin('fault', '{"type":"latency","ms":5000}');
 #   $emu->stat('requests.converse');
 #   $emu->conf_lines;                        # postgresql.conf lines for it
+#   $emu->preloaded_node('name');            # a started server, preloaded
+#   $emu->on_demand_node('name');            # one loading the library on demand
 #
 #   my $emu = BedrockEmulator->start(tls => 1);  # plus an HTTPS listener
 #   BedrockEmulator->start(tls => 1, http1_only => 1);  # HTTPS without h2
@@ -168,6 +170,26 @@ sub preloaded_node
 		  . $self->conf_lines($opts{credentials} // 1, tls => $opts{tls})
 		  . ($opts{conf} // ''));
 	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+	return $node;
+}
+
+# A started PostgreSQL::Test::Cluster named $name WITHOUT
+# shared_preload_libraries (the library loads on demand), pointed at this
+# emulator (conf_lines without credentials: secrets in the settings are
+# refused without preloading) and started with the emulator's static key
+# in its environment, the extension created in database postgres.
+sub on_demand_node
+{
+	my ($self, $name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', $self->conf_lines(0));
+	{
+		local $ENV{AWS_ACCESS_KEY_ID}     = $ACCESS_KEY_ID;
+		local $ENV{AWS_SECRET_ACCESS_KEY} = $SECRET_ACCESS_KEY;
+		$node->start;
+	}
 	$node->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
 	return $node;
 }

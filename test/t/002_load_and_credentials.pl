@@ -21,15 +21,7 @@ sub chat_text
 # 1. not preloaded: CREATE EXTENSION loads the library, settings apply;
 # the key comes from the server's environment, as secrets in the settings
 # are refused without preloading (012_hostile_secrets.pl)
-my $lazy = PostgreSQL::Test::Cluster->new('lazy');
-$lazy->init;
-$lazy->append_conf('postgresql.conf', $emu->conf_lines(0));
-{
-	local $ENV{AWS_ACCESS_KEY_ID}     = $BedrockEmulator::ACCESS_KEY_ID;
-	local $ENV{AWS_SECRET_ACCESS_KEY} = $BedrockEmulator::SECRET_ACCESS_KEY;
-	$lazy->start;
-}
-$lazy->safe_psql('postgres', 'CREATE EXTENSION bedrock_fdw');
+my $lazy = $emu->on_demand_node('lazy');
 is(chat_text($lazy, 'hello'), 't', 'bedrock_chat works without shared_preload_libraries');
 is($lazy->safe_psql('postgres', 'SHOW bedrock.endpoint'), $emu->endpoint,
 	'settings from postgresql.conf apply when the library loads on demand');

@@ -731,12 +731,16 @@ bedrock_emit_log_hook(ErrorData *edata)
 	edata->context = redact_text(edata->context, NULL);
 	edata->internalquery = redact_text(edata->internalquery, NULL);
 
-	/* "parameters: $1 = '...'" of a statement that passes a secret */
+	/*
+	 * The "parameters: $1 = '...'" detail of a statement that passes a
+	 * secret ("Parameters:" from PostgreSQL 16 on, translated under other
+	 * lc_messages): recognised by its "$1 = ", whatever the wording.
+	 */
 	if (stmt_secret)
 	{
-		if (edata->detail != NULL && strncmp(edata->detail, "parameters:", 11) == 0)
+		if (edata->detail != NULL && strstr(edata->detail, "$1 = ") != NULL)
 			edata->detail = pstrdup("parameters: " REDACTED);
-		if (edata->detail_log != NULL && strncmp(edata->detail_log, "parameters:", 11) == 0)
+		if (edata->detail_log != NULL && strstr(edata->detail_log, "$1 = ") != NULL)
 			edata->detail_log = pstrdup("parameters: " REDACTED);
 	}
 

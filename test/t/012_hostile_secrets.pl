@@ -278,7 +278,7 @@ like($log, qr/statement: SET bedrock\.secret_access_key \/\* note \*\/ = '\*{8}'
 	'the log shows the masked assignment');
 like($log, qr/parameter "bedrock\.session_token" changed to "\*{8}"/,
 	'the reload is logged, masked');
-like($log, qr/parameters: \$1 = 'bedrock\.session_token', \$2 = '\*{8}'/,
+like($log, qr/[Pp]arameters: \$1 = 'bedrock\.session_token', \$2 = '\*{8}'/,
 	'the parameters of set_config are logged, the value masked');
 
 done_testing();

@@ -32,12 +32,14 @@ my $root = BedrockEmulator::root_dir();
 # replaced by placeholders, to compare an error a document shows with the
 # one the server prints.  libcurl 8 (Debian 13 and later) words some
 # transport errors differently from Debian 12's 7.88, which the documents
-# quote: those become 7.88's words, as in the regression suites.
+# quote (and the newest writes "host:port" where 7.88 writes "host port
+# N"): those become 7.88's words, as in the regression suites.
 sub numbers_aside
 {
 	my ($text) = @_;
 	return undef unless defined $text;
 	$text =~ s/Could not connect to server/Couldn't connect to server/g;
+	$text =~ s/(\d+\.\d+\.\d+\.\d+):(\d+)/$1 port $2/g;
 	$text =~ s/end of response with (\d+) bytes missing/transfer closed with $1 bytes remaining to read/g;
 	$text =~ s/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g;
 	$text =~ s/\d+/<n>/g;

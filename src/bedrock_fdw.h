@@ -79,7 +79,6 @@ extern void json_append_jsonb(StringInfo buf, JsonbContainer *container);
 extern char *server_to_utf8(const char *s, int len);
 extern char *utf8_to_server(const char *s, int len);
 extern char *utf8_to_server_noerror(const char *s, int len);
-extern char *text_clean(const char *s);
 extern void text_copy_clipped(char *dst, size_t dstsize, const char *s);
 
 #endif							/* BEDROCK_FDW_H */

@@ -13,9 +13,10 @@
  * becomes a per-call failure instead of a statement abort; nothing of the
  * response goes into that reason.
  *
- * Text we did not produce (headers, codes from AWS) goes through
- * text_clean and text_copy_clipped before it becomes a Datum: valid in the
- * server encoding, cut on character boundaries.
+ * Text we did not produce (codes and messages from AWS) goes through
+ * text_copy_clipped before it becomes a Datum: valid in the server
+ * encoding, cut on character boundaries.  Header values need nothing:
+ * http_response_header returns only printable ASCII.
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -432,7 +433,7 @@ utf8_to_server_noerror(const char *s, int len)
  *		fit for a text Datum: s itself when it is valid in the server
  *		encoding, else its printable ASCII bytes with '?' for the others.
  */
-char *
+static char *
 text_clean(const char *s)
 {
 	size_t		len = strlen(s);

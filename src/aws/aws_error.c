@@ -193,7 +193,7 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_RESPONSE_RECEIVED;
 	err->http_status = resp->status;
-	err->request_id = rid ? text_clean(rid) : NULL;
+	err->request_id = rid ? pstrdup(rid) : NULL;
 
 	if (resp->body_len > 0)
 		body = json_parse_utf8(resp->body, resp->body_len);
@@ -308,7 +308,7 @@ aws_error_malformed(const HttpResponse *resp, const char *what, AwsError *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_RESPONSE_RECEIVED;
 	err->http_status = resp->status;
-	err->request_id = rid ? text_clean(rid) : NULL;
+	err->request_id = rid ? pstrdup(rid) : NULL;
 	err->code = AWS_CODE_MALFORMED_RESPONSE;
 	err->message = pstrdup(what);
 	classify(err);

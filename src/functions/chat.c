@@ -59,7 +59,7 @@ append_call_facts(StringInfo out, const BedrockCall *call)
 	json_append_string(out, call->model);
 	appendStringInfoString(out, ", \"request_id\": ");
 	if (rid)
-		json_append_string(out, text_clean(rid));
+		json_append_string(out, rid);
 	else
 		appendStringInfoString(out, "null");
 	append_attempts_and_latency(out, call);

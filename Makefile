@@ -13,7 +13,7 @@
 #                   the local AWS emulator and the AWS SDK (BENCHMARKS.md)
 
 EXTENSION  = bedrock_fdw
-EXTVERSION = 0.3.0
+EXTVERSION = 0.4.0
 
 MODULE_big = bedrock_fdw
 # One folder per layer (docs/testing.md describes them); the module core

@@ -1,6 +1,6 @@
 --
 -- upgrade: an installation of 0.1.0, in use, updated with ALTER EXTENSION
--- ... UPDATE: it gains what 0.2.0 and 0.3.0 add, keeps its data, and works.  (A
+-- ... UPDATE: it gains what 0.2.0, 0.3.0 and 0.4.0 add, keeps its data, and works.  (A
 -- fresh CREATE EXTENSION runs the same scripts: 0.1.0, then the update.)
 --
 SELECT current_database() AS regress_db \gset

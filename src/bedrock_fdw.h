@@ -21,7 +21,7 @@
 
 #include "compat.h"
 
-#define BEDROCK_VERSION "0.3.0"
+#define BEDROCK_VERSION "0.4.0"
 
 /* in guc.c */
 extern char *bedrock_region;

@@ -26,6 +26,8 @@
 /* in guc.c */
 extern char *bedrock_region;
 extern char *bedrock_endpoint;
+extern char *bedrock_control_endpoint;
+extern char *bedrock_s3_endpoint;
 extern char *bedrock_access_key_id;
 extern char *bedrock_secret_access_key;
 extern char *bedrock_session_token;
@@ -55,6 +57,8 @@ extern bool bedrock_secret_settings_trusted;
 extern void bedrock_define_gucs(void);
 extern char *bedrock_sts_base_url(void);
 extern char *bedrock_runtime_base_url(void);
+extern char *bedrock_control_base_url(void);
+extern char *bedrock_s3_base_url(void);
 
 /* in log_redact.c */
 extern void log_redact_init(void);

@@ -35,6 +35,8 @@
 
 char	   *bedrock_region = NULL;
 char	   *bedrock_endpoint = NULL;
+char	   *bedrock_control_endpoint = NULL;
+char	   *bedrock_s3_endpoint = NULL;
 char	   *bedrock_access_key_id = NULL;
 char	   *bedrock_secret_access_key = NULL;
 char	   *bedrock_session_token = NULL;
@@ -340,6 +342,24 @@ bedrock_define_gucs(void)
 							   0,
 							   check_endpoint, NULL, NULL);
 
+	DefineCustomStringVariable("bedrock.control_endpoint",
+							   "Base URL of the Bedrock control plane (models, profiles, guardrails, batch jobs).",
+							   "Empty means https://bedrock.<region>.amazonaws.com.",
+							   &bedrock_control_endpoint,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_endpoint, NULL, NULL);
+
+	DefineCustomStringVariable("bedrock.s3_endpoint",
+							   "Base URL of Amazon S3, addressed path-style (batch inference jobs).",
+							   "Empty means https://s3.<region>.amazonaws.com.",
+							   &bedrock_s3_endpoint,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_endpoint, NULL, NULL);
+
 	DefineCustomStringVariable("bedrock.access_key_id",
 							   "AWS access key id used to sign requests.",
 							   "Empty means the server's AWS_ACCESS_KEY_ID environment variable.",
@@ -609,4 +629,29 @@ bedrock_runtime_base_url(void)
 	if (bedrock_endpoint != NULL && bedrock_endpoint[0] != '\0')
 		return pstrdup(bedrock_endpoint);
 	return psprintf("https://bedrock-runtime.%s.amazonaws.com", bedrock_region);
+}
+
+/*
+ * bedrock_control_base_url
+ *		The Bedrock control plane base URL without a trailing slash, palloc'd.
+ */
+char *
+bedrock_control_base_url(void)
+{
+	if (bedrock_control_endpoint != NULL && bedrock_control_endpoint[0] != '\0')
+		return pstrdup(bedrock_control_endpoint);
+	return psprintf("https://bedrock.%s.amazonaws.com", bedrock_region);
+}
+
+/*
+ * bedrock_s3_base_url
+ *		The S3 base URL (path-style addressing) without a trailing slash,
+ *		palloc'd.
+ */
+char *
+bedrock_s3_base_url(void)
+{
+	if (bedrock_s3_endpoint != NULL && bedrock_s3_endpoint[0] != '\0')
+		return pstrdup(bedrock_s3_endpoint);
+	return psprintf("https://s3.%s.amazonaws.com", bedrock_region);
 }

@@ -145,6 +145,8 @@ sub conf_lines
 	$with_credentials //= 1;
 	my $conf = "bedrock.endpoint = '"
 	  . ($opts{tls} ? $self->tls_endpoint : $self->endpoint) . "'\n";
+	$conf .= "bedrock.control_endpoint = '" . $self->endpoint . "'\n"
+	  . "bedrock.s3_endpoint = '" . $self->endpoint . "'\n";
 	$conf .= "bedrock.ca_file = '" . $self->cert_file . "'\n" if $opts{tls};
 	$conf .= "bedrock.region = 'us-east-1'\n"
 	  . "bedrock.connect_timeout_ms = 2000\n"

@@ -25,6 +25,9 @@ const USAGE = [
   "  role '<json>'           add an assumable role {\"arn\",\"externalId\"?,\"account\"?}   POST /_emulator/roles",
   "  web-identity-token T    register a web identity token (T, or '{\"token\":…,\"subject\":…}')",
   "                                                                   POST   /_emulator/web-identity-tokens",
+  "  catalog '<json>'        catalog lists: {\"pageSize\":N|null, \"guardrails\":N|null, \"jobs\":[{\"jobName\",…}]}",
+  "                          (pageSize caps every list page; without an argument: print it)",
+  "                                                                   POST   /_emulator/catalog",
   "  wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET",
   "Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.",
 ].join('\n');
@@ -226,6 +229,10 @@ async function main() {
       await call(o, 'POST', '/_emulator/web-identity-tokens', spec);
       return;
     }
+    case 'catalog':
+      if (args[0] === undefined) printValue(await call(o, 'GET', '/_emulator/catalog'));
+      else await call(o, 'POST', '/_emulator/catalog', parseJsonArg(args[0], 'catalog'));
+      return;
     case 'wait-ready': {
       const s = args[0] === undefined ? 10 : Number(args[0]);
       if (!Number.isFinite(s) || s <= 0) fail('wait-ready takes a positive number of seconds');
@@ -233,7 +240,7 @@ async function main() {
       return;
     }
     case undefined:
-      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, web-identity-token, wait-ready)');
+      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, web-identity-token, catalog, wait-ready)');
       return;
     default:
       fail(`unknown command ${cmd}`);

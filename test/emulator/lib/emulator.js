@@ -15,6 +15,7 @@ const { handleInvoke, handleCountTokens } = require('./invoke');
 const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require('./faults');
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
 const sts = require('./sts');
+const { Catalog, seedJobs } = require('./catalog');
 
 const DEFAULT_MAX_BODY = 30 * 1024 * 1024;
 const ADMIN_MAX_BODY = 1024 * 1024;
@@ -98,6 +99,8 @@ function zeroStats() {
     tokens: { input: 0, output: 0 },
     credentialFetches, // successful (200) credential-service responses, by kind
     issuedCredentials: 0, // temporary credentials issued by STS, IMDS and the container endpoint
+    controlOps: {}, // control-plane requests by operation ("list-guardrails"), before faults
+    controlParams: {}, // control-plane requests by query parameter sent ("byProvider", "nextToken")
     last: [],
   };
 }
@@ -112,6 +115,10 @@ function classify(method, path) {
   if ((segs[1] === 'foundation-models' || segs[1] === 'inference-profiles') && method === 'GET') {
     if (segs.length === 2) return { name: 'control', op: `list-${segs[1]}` };
     if (segs.length === 3 && segs[2] !== '') return { name: 'control', op: `get-${segs[1]}`, id: safeDecode(segs[2]) };
+  }
+  // catalog.js: the other list operations of bedrock_fdw's catalog foreign tables
+  if ((segs[1] === 'guardrails' || segs[1] === 'model-invocation-jobs') && segs.length === 2 && method === 'GET') {
+    return { name: 'control', op: `list-${segs[1]}` };
   }
   return { name: 'unknown' };
 }
@@ -178,6 +185,7 @@ class Emulator {
     };
     this.services = new CredentialServices({ store: this.store, now: () => this.now(), region: this.region });
     this.faults = new FaultQueue();
+    this.catalog = new Catalog();
     this.clockOffsetMs = 0;
     this.stats = zeroStats();
     this.generation = 0;
@@ -379,6 +387,7 @@ class Emulator {
     const st = this.stats;
     st.requests.total += 1;
     st.requests[route.name] += 1;
+    if (route.name === 'control') this.countControl(route, query);
     const conn = req.socket[kConn] || { id: 0, generation: -1, inFlight: 0 };
     const httpVersion = req.httpVersionMajor === 2 ? '2.0' : '1.1';
     const tls = Boolean(req.socket.encrypted);
@@ -766,6 +775,13 @@ class Emulator {
     step();
   }
 
+  /** stats.controlOps and stats.controlParams for one control-plane request. */
+  countControl(route, query) {
+    const st = this.stats;
+    st.controlOps[route.op] = (st.controlOps[route.op] || 0) + 1;
+    for (const k of Object.keys(query)) st.controlParams[k] = (st.controlParams[k] || 0) + 1;
+  }
+
   control(route, query) {
     const region = this.region;
     if (route.op === 'list-foundation-models') {
@@ -776,8 +792,11 @@ class Emulator {
       const r = models.getFoundationModel(route.id, region);
       return r ? json(200, r) : awsError('ResourceNotFoundException', { message: 'The specified model could not be found.' });
     }
-    if (route.op === 'list-inference-profiles') {
-      const r = models.listInferenceProfiles(query, region);
+    if (route.op === 'list-inference-profiles' || route.op === 'list-guardrails' || route.op === 'list-model-invocation-jobs') {
+      let r;
+      if (route.op === 'list-inference-profiles') r = this.catalog.listInferenceProfiles(query, region);
+      else if (route.op === 'list-guardrails') r = this.catalog.listGuardrails(query, region);
+      else r = this.catalog.listModelInvocationJobs(query, this.batchJobs ? this.batchJobs.values() : null);
       return r.error ? awsError('ValidationException', { message: r.error }) : json(200, r.body);
     }
     const p = models.getInferenceProfile(route.id, region);
@@ -813,6 +832,7 @@ class Emulator {
             this.faults.clear();
             this.clockOffsetMs = 0;
             this.services.reset();
+            this.catalog.reset();
             return json(200, { ok: true });
           }
           break;
@@ -864,6 +884,20 @@ class Emulator {
             if (payload.bearer !== undefined) this.store.putBearer(payload);
             else this.store.put(payload);
             return json(200, { ok: true });
+          }
+          break;
+        case '/_emulator/catalog':
+          if (m === 'GET') return json(200, this.catalog.publicConfig());
+          if (m === 'POST') {
+            if (payload === null || typeof payload !== 'object') return bad('POST /_emulator/catalog needs {"pageSize"?, "guardrails"?, "jobs"?}');
+            const { jobs, ...cfg } = payload;
+            this.catalog.configure(cfg);
+            let ids = [];
+            if (jobs !== undefined) {
+              if (!this.batchJobs) this.batchJobs = new Map();
+              ids = seedJobs(this.batchJobs, jobs, this.region, this.now());
+            }
+            return json(200, { ...this.catalog.publicConfig(), jobIds: ids });
           }
           break;
         case '/_emulator/clock':

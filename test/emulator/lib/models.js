@@ -96,7 +96,10 @@ const MODELS = [
     inputModalities: ['TEXT'],
     outputModalities: ['TEXT'],
     streaming: true,
-    inferenceTypes: ['ON_DEMAND'],
+    customizations: ['FINE_TUNING', 'CONTINUED_PRE_TRAINING'],
+    inferenceTypes: ['ON_DEMAND', 'PROVISIONED'],
+    // being retired: still callable, as LEGACY models are until their end of life
+    lifecycle: { status: 'LEGACY', legacyTime: '2025-10-01T00:00:00Z', endOfLifeTime: '2026-12-31T00:00:00Z' },
     onDemand: true,
     granted: true,
   },
@@ -237,9 +240,9 @@ function modelSummary(m, region) {
     inputModalities: m.inputModalities.slice(),
     outputModalities: m.outputModalities.slice(),
     responseStreamingSupported: m.streaming,
-    customizationsSupported: [],
+    customizationsSupported: (m.customizations || []).slice(),
     inferenceTypesSupported: m.inferenceTypes.slice(),
-    modelLifecycle: { status: 'ACTIVE' },
+    modelLifecycle: { ...(m.lifecycle || { status: 'ACTIVE' }) },
   };
 }
 
@@ -258,11 +261,15 @@ function listFoundationModels(query, region) {
   if (byInference != null && !['ON_DEMAND', 'PROVISIONED'].includes(byInference)) {
     return { error: `1 validation error detected: Value '${byInference}' at 'byInferenceType' failed to satisfy constraint: Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]` };
   }
+  if (byCustomization != null && !['FINE_TUNING', 'CONTINUED_PRE_TRAINING', 'DISTILLATION'].includes(byCustomization)) {
+    return { error: `1 validation error detected: Value '${byCustomization}' at 'byCustomizationType' failed to satisfy constraint: Member must satisfy enum value set: [FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION]` };
+  }
+  // ListFoundationModels has no pagination: every match in one response
   const list = MODELS.filter((m) => {
     if (byProvider != null && m.provider.toLowerCase() !== byProvider.toLowerCase()) return false;
     if (byOutput != null && !m.outputModalities.includes(byOutput)) return false;
     if (byInference != null && !m.inferenceTypes.includes(byInference)) return false;
-    if (byCustomization != null) return false; // no customizable models here
+    if (byCustomization != null && !(m.customizations || []).includes(byCustomization)) return false;
     return true;
   });
   return { body: { modelSummaries: list.map((m) => modelSummary(m, region)) } };
@@ -299,7 +306,12 @@ function profileSummary(p, region) {
   };
 }
 
-function listInferenceProfiles(query, region) {
+/**
+ * The inference profiles ListInferenceProfiles returns before pagination (catalog.js pages
+ * them): all, or those of the type the "type" query parameter (member typeEquals) names.
+ * Returns {list} or {error}.
+ */
+function inferenceProfiles(query) {
   const one = (v) => (Array.isArray(v) ? v[0] : v);
   const type = one(query.type);
   let all = PROFILES.concat(APP_PROFILES);
@@ -309,22 +321,7 @@ function listInferenceProfiles(query, region) {
     }
     all = all.filter((p) => p.type === type);
   }
-  let max = 1000;
-  if (query.maxResults != null) {
-    max = Number(one(query.maxResults));
-    if (!Number.isInteger(max) || max < 1 || max > 1000) {
-      return { error: `1 validation error detected: Value '${one(query.maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000` };
-    }
-  }
-  let start = 0;
-  if (query.nextToken != null) {
-    start = Number.parseInt(Buffer.from(one(query.nextToken), 'base64').toString('utf8'), 10);
-    if (!Number.isInteger(start) || start < 0) return { error: 'Invalid pagination token.' };
-  }
-  const page = all.slice(start, start + max);
-  const body = { inferenceProfileSummaries: page.map((p) => profileSummary(p, region)) };
-  if (start + max < all.length) body.nextToken = Buffer.from(String(start + max)).toString('base64');
-  return { body };
+  return { list: all };
 }
 
 function getInferenceProfile(identifier, region) {
@@ -347,6 +344,7 @@ module.exports = {
   modelSummary,
   listFoundationModels,
   getFoundationModel,
-  listInferenceProfiles,
+  inferenceProfiles,
+  profileSummary,
   getInferenceProfile,
 };

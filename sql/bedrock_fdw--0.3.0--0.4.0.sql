@@ -32,6 +32,23 @@
 
 
 -- ==== Catalog foreign tables: IMPORT FOREIGN SCHEMA ====
+CREATE FOREIGN DATA WRAPPER bedrock_fdw; -- TEMPORARY: the fdw lane creates it
+
+-- The wrapper's handler: read-only foreign tables over the Bedrock catalog
+-- (ListFoundationModels, ListInferenceProfiles, ListGuardrails,
+-- ListModelInvocationJobs), made by IMPORT FOREIGN SCHEMA bedrock.  Only the
+-- executor calls it; it returns the routine table and sends nothing.
+CREATE FUNCTION bedrock_fdw_handler()
+RETURNS fdw_handler
+AS 'MODULE_PATHNAME', 'bedrock_fdw_handler'
+LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION bedrock_fdw_handler() IS
+'Handler of the bedrock_fdw foreign data wrapper: read-only foreign tables over the Bedrock catalog (foundation_models, inference_profiles, guardrails, model_invocation_jobs)';
+
+REVOKE ALL ON FUNCTION bedrock_fdw_handler() FROM PUBLIC;
+
+ALTER FOREIGN DATA WRAPPER bedrock_fdw HANDLER bedrock_fdw_handler;
 
 -- (end of Catalog foreign tables)
 

@@ -175,6 +175,34 @@ build_query(ForeignScanState *node, CatalogScanState *st)
 }
 
 /*
+ * raise_failed
+ *		aws_request_raise for the current page, with the hints that point
+ *		at the control plane where the shared ones speak of model calls and
+ *		bedrock.endpoint.
+ */
+static void
+raise_failed(CatalogScanState *st)
+{
+	AwsError   *err = &st->result.error;
+
+	if (strcmp(err->code, "AccessDeniedException") == 0)
+		err->hint = psprintf("The IAM principal needs bedrock:%s, and no SCP or permissions boundary may deny it.",
+							 st->resource->operation);
+	else if (strcmp(err->code, AWS_CODE_MALFORMED_RESPONSE) == 0)
+		err->hint = "The endpoint did not answer like the Bedrock control plane: check the server's control_endpoint option and bedrock.control_endpoint.";
+	else if (strcmp(err->code, "ValidationException") == 0)
+		err->hint = NULL;
+	else if (err->transport == HTTP_FAILED_DNS ||
+			 err->transport == HTTP_FAILED_CONNECT ||
+			 err->transport == HTTP_FAILED_TLS)
+		err->hint = psprintf("Check the control-plane endpoint (%s), set by the server's control_endpoint or region option, bedrock.control_endpoint or bedrock.region, and that this server can reach it.",
+							 st->endpoint.base_url);
+	else if (err->transport == HTTP_FAILED_TIMEOUT)
+		err->hint = "Raise bedrock.timeout_ms if the control plane is slow to answer.";
+	aws_request_raise(&st->req, &st->result);
+}
+
+/*
  * raise_malformed
  *		Raise MalformedResponse for the current page, a 2xx response whose
  *		body is not the operation's shape.
@@ -184,7 +212,7 @@ raise_malformed(CatalogScanState *st, const char *what)
 {
 	st->result.ok = false;
 	aws_error_malformed(&st->result.response, what, &st->result.error);
-	aws_request_raise(&st->req, &st->result);
+	raise_failed(st);
 }
 
 /*
@@ -238,7 +266,7 @@ fetch_page(ForeignScanState *node, CatalogScanState *st)
 	st->requests++;
 	st->scan_pages++;
 	if (!st->result.ok)
-		aws_request_raise(&st->req, &st->result);
+		raise_failed(st);
 
 	page = json_parse_untrusted(st->result.response.body,
 								st->result.response.body_len, &why);

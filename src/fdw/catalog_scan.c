@@ -175,6 +175,20 @@ build_query(ForeignScanState *node, CatalogScanState *st)
 }
 
 /*
+ * forget_page
+ *		Drop the current page, its request and its token.
+ */
+static void
+forget_page(CatalogScanState *st)
+{
+	MemoryContextReset(st->page_cxt);
+	st->entries = NULL;
+	st->nentries = 0;
+	st->next_entry = 0;
+	st->next_token = NULL;
+}
+
+/*
  * raise_failed
  *		aws_request_raise for the current page, with the hints that point
  *		at the control plane where the shared ones speak of model calls and
@@ -243,11 +257,7 @@ fetch_page(ForeignScanState *node, CatalogScanState *st)
 	query = build_query(node, st);
 	previous_token = st->next_token ? pstrdup(st->next_token) : NULL;
 
-	MemoryContextReset(st->page_cxt);
-	st->entries = NULL;
-	st->nentries = 0;
-	st->next_entry = 0;
-	st->next_token = NULL;
+	forget_page(st);
 	st->started = true;
 
 	oldcxt = MemoryContextSwitchTo(st->page_cxt);
@@ -541,11 +551,7 @@ catalogReScanForeignScan(ForeignScanState *node)
 {
 	CatalogScanState *st = node->fdw_state;
 
-	MemoryContextReset(st->page_cxt);
-	st->entries = NULL;
-	st->nentries = 0;
-	st->next_entry = 0;
-	st->next_token = NULL;
+	forget_page(st);
 	st->started = false;
 	st->scan_rows = 0;
 	st->scan_pages = 0;

@@ -167,6 +167,13 @@ SELECT * FROM regress_catalog.models_bad;
 CREATE FOREIGN TABLE regress_catalog.models_int (model_id integer)
   SERVER regress_catalog_server OPTIONS (resource 'foundation_models');
 SELECT * FROM regress_catalog.models_int;
+-- a resource that does not exist, and no resource at all (until the
+-- wrapper's validator refuses them when the table is made)
+CREATE FOREIGN TABLE regress_catalog.bad_resource (id text)
+  SERVER regress_catalog_server OPTIONS (resource 'models');
+SELECT * FROM regress_catalog.bad_resource;
+CREATE FOREIGN TABLE regress_catalog.no_resource (id text) SERVER regress_catalog_server;
+SELECT * FROM regress_catalog.no_resource;
 -- read-only
 INSERT INTO regress_catalog.guardrails (id, name) VALUES ('x', 'y');
 UPDATE regress_catalog.guardrails SET name = 'renamed';

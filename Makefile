@@ -41,6 +41,7 @@ OBJS = \
 	src/aws/sigv4.o \
 	src/aws/aws_error.o \
 	src/aws/xml_util.o \
+	src/aws/aws_request.o \
 	src/credentials/credentials.o \
 	src/credentials/credential_cache.o \
 	src/credentials/imds.o \

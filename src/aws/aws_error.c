@@ -24,6 +24,7 @@
 #include "mb/pg_wchar.h"
 
 #include "aws_error.h"
+#include "xml_util.h"
 #include "bedrock_fdw.h"
 
 /* Longest AWS or transport message we carry into an error. */
@@ -185,6 +186,7 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 {
 	const char *type_header = http_response_header(resp, "x-amzn-ErrorType");
 	const char *rid = http_response_header(resp, "x-amzn-RequestId");
+	char	   *xml_code = NULL;
 	Jsonb	   *body = NULL;
 	char	   *code = NULL;
 	char	   *message;
@@ -193,13 +195,19 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_RESPONSE_RECEIVED;
 	err->http_status = resp->status;
+	if (rid == NULL)
+		rid = http_response_header(resp, "x-amz-request-id");	/* S3 */
 	err->request_id = rid ? pstrdup(rid) : NULL;
 
 	if (resp->body_len > 0)
 		body = json_parse_utf8(resp->body, resp->body_len);
+	if (body == NULL && resp->body_len > 0)
+		xml_code = xml_element_text(resp->body, resp->body_len, "Error/Code");
 
 	if (type_header != NULL && type_header[0] != '\0')
 		code = pstrdup(type_header);
+	if (code == NULL)
+		code = xml_code;		/* S3 answers in XML */
 	if (code == NULL)
 		code = body_string(body, "code");
 	if (code == NULL)
@@ -222,9 +230,11 @@ aws_error_from_response(const HttpResponse *resp, AwsError *err)
 	message = body_string(body, "message");
 	if (message == NULL)
 		message = body_string(body, "Message");
+	if (message == NULL && xml_code != NULL)
+		message = xml_element_text(resp->body, resp->body_len, "Error/Message");
 	if (message != NULL)
 		err->message = clean_message(message, strlen(message));
-	else if (body == NULL && resp->body_len > 0)
+	else if (body == NULL && xml_code == NULL && resp->body_len > 0)
 	{
 		/* an HTML page from a proxy or load balancer is no message */
 		const char *ctype = http_response_header(resp, "Content-Type");

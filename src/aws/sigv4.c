@@ -889,3 +889,18 @@ sigv4_result_wipe(SigV4Result *result)
 	}
 	explicit_bzero(result, sizeof(*result));
 }
+
+/*
+ * sigv4_header
+ *		A palloc'd header for SigV4Request.headers; name and value are not
+ *		copied and must outlive the signing.
+ */
+SigV4Header *
+sigv4_header(const char *name, const char *value)
+{
+	SigV4Header *h = palloc(sizeof(SigV4Header));
+
+	h->name = name;
+	h->value = value;
+	return h;
+}

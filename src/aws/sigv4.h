@@ -69,5 +69,6 @@ extern void sigv4_result_wipe(SigV4Result *result);
 extern void sigv4_sha256_hex(const char *data, size_t len,
 							 char out[SIGV4_HEX_LEN + 1]);
 extern char *sigv4_uri_encode(const char *s, size_t len, bool keep_slash);
+extern SigV4Header *sigv4_header(const char *name, const char *value);
 
 #endif							/* BEDROCK_SIGV4_H */

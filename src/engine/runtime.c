@@ -14,8 +14,6 @@
  */
 #include "postgres.h"
 
-#include <time.h>
-
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -24,15 +22,12 @@
 #include "credentials.h"
 #include "rate_limiter.h"
 #include "retry.h"
+#include "aws_request.h"
 #include "runtime.h"
 #include "secret_wipe.h"
 #include "sigv4.h"
 
 #define MAX_MODEL_ID_LEN 2048
-#define CLOCK_SKEW_LIMIT_S 300
-
-/* Server time minus our clock, learnt from a response's Date header. */
-static int64 clock_offset_s = 0;
 
 /*
  * bedrock_validate_model_id
@@ -66,106 +61,6 @@ bedrock_validate_model_id(const char *model)
 }
 
 /*
- * parse_endpoint
- *		Split the configured base URL (validated by its check hook).
- */
-static void
-parse_endpoint(const char *base_url, EndpointUrl *ep)
-{
-	const char *authority = strstr(base_url, "://") + 3;
-	const char *path = strchr(authority, '/');
-	size_t		alen = path ? (size_t) (path - authority) : strlen(authority);
-	char	   *host = pnstrdup(authority, alen);
-	bool		https = strncmp(base_url, "https", 5) == 0;
-	size_t		hlen;
-
-	for (char *p = host; *p; p++)
-		*p = pg_ascii_tolower((unsigned char) *p);
-	hlen = strlen(host);
-	if (https && hlen > 4 && strcmp(host + hlen - 4, ":443") == 0)
-		host[hlen - 4] = '\0';
-	else if (!https && hlen > 3 && strcmp(host + hlen - 3, ":80") == 0)
-		host[hlen - 3] = '\0';
-
-	ep->scheme_authority = pnstrdup(base_url, authority - base_url + alen);
-	ep->host_header = host;
-	ep->base_path = pstrdup(path ? path : "");
-}
-
-/*
- * note_server_date
- *		Learn the clock offset from a response's Date header when our clock
- *		is 5 minutes or more away from the server's.  Returns true when the
- *		offset changed.
- */
-static bool
-note_server_date(const HttpResponse *resp)
-{
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	const char *date = http_response_header(resp, "Date");
-	char		mon[4];
-	struct tm	tm;
-	int			i;
-	int64		server_time;
-	int64		local_time;
-	int64		new_offset;
-
-	if (date == NULL)
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(date, "%*3s, %d %3s %d %d:%d:%d GMT", &tm.tm_mday, mon,
-			   &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-		return false;
-	for (i = 0; i < 12; i++)
-	{
-		if (strcmp(mon, months[i]) == 0)
-			break;
-	}
-	if (i == 12)
-		return false;
-	tm.tm_mon = i;
-	tm.tm_year -= 1900;
-	server_time = (int64) timegm(&tm);
-	local_time = (int64) time(NULL);
-
-	new_offset = server_time - local_time;
-	if (Abs(new_offset - clock_offset_s) < CLOCK_SKEW_LIMIT_S)
-		return false;
-	clock_offset_s = (Abs(new_offset) < CLOCK_SKEW_LIMIT_S) ? 0 : new_offset;
-	return true;
-}
-
-/*
- * invocation_id
- *		A random UUID that names every attempt of one call
- *		(amz-sdk-invocation-id, as the SDKs send).
- */
-static char *
-invocation_id(void)
-{
-	uint8		b[16];
-
-	if (!pg_strong_random(b, sizeof(b)))
-		memset(b, 0, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	return psprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-					b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-					b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-static SigV4Header *
-make_header(const char *name, const char *value)
-{
-	SigV4Header *h = palloc(sizeof(SigV4Header));
-
-	h->name = name;
-	h->value = value;
-	return h;
-}
-
-/*
  * sign_attempt
  *		Resolve credentials, sign the request for this attempt and return
  *		the curl header lines.  The credentials are wiped before returning.
@@ -185,9 +80,9 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	req.method = "POST";
 	req.path = path;
 	req.query = NULL;
-	req.headers = list_make3(make_header("host", ep->host_header),
-							 make_header("content-type", "application/json"),
-							 make_header("accept", "application/json"));
+	req.headers = list_make3(sigv4_header("host", ep->host_header),
+							 sigv4_header("content-type", "application/json"),
+							 sigv4_header("accept", "application/json"));
 	req.payload = call->body;
 	req.payload_len = call->body_len;
 
@@ -196,8 +91,8 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	params.access_key_id = creds.access_key_id;
 	params.secret_access_key = creds.secret_access_key;
 	params.session_token = creds.session_token;
-	params.signing_time = (pg_time_t) (time(NULL) + clock_offset_s);
-	call->signed_clock_offset_s = clock_offset_s;
+	call->signed_clock_offset_s = aws_clock_offset_s;
+	params.signing_time = aws_signing_time(call->signed_clock_offset_s);
 	params.normalize_path = true;
 	params.double_encode_path = true;
 
@@ -224,26 +119,6 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 }
 
 /*
- * fetched_credentials_rejected
- *		True when Bedrock refused temporary credentials that the chain
- *		fetched (not the static settings or the environment, which fresh
- *		fetching cannot change) as expired or unknown.
- */
-static bool
-fetched_credentials_rejected(const BedrockCall *call)
-{
-	const char *code = call->error.code;
-
-	if (strcmp(call->credential_source, "static") == 0 ||
-		strcmp(call->credential_source, "environment") == 0)
-		return false;
-	return strcmp(code, "ExpiredTokenException") == 0 ||
-		strcmp(code, "ExpiredToken") == 0 ||
-		strcmp(code, "UnrecognizedClientException") == 0 ||
-		strcmp(code, "InvalidClientTokenId") == 0;
-}
-
-/*
  * bedrock_call_begin
  *		Prepare a call: its URL, signing path and invocation id, and the
  *		outcome fields.  Nothing is sent.
@@ -254,13 +129,13 @@ bedrock_call_begin(BedrockCall *call)
 	char	   *model_utf8;
 
 	call->ep = palloc(sizeof(EndpointUrl));
-	parse_endpoint(bedrock_runtime_base_url(), call->ep);
+	endpoint_url_parse(bedrock_runtime_base_url(), call->ep);
 	model_utf8 = server_to_utf8(call->model, strlen(call->model));
 	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
 						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
 						  call->path_suffix);
 	call->url = psprintf("%s%s", call->ep->scheme_authority, call->path);
-	call->invocation = invocation_id();
+	call->invocation = aws_invocation_id();
 
 	call->ok = false;
 	call->attempts = 0;
@@ -366,7 +241,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 
 	http_transfer_finish(transfer, &call->response);
 	offset_changed = call->response.outcome == HTTP_RESPONSE_RECEIVED &&
-		note_server_date(&call->response);
+		aws_note_server_date(&call->response);
 	rc = RETRY_NEVER;
 
 	if (call->response.outcome == HTTP_RESPONSE_RECEIVED &&
@@ -388,7 +263,8 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 		rate_limiter_settle_tokens(call->model, call->tokens_reserved, 0);
 		call->tokens_reserved = 0;
 
-		if (!call->credentials_refreshed && fetched_credentials_rejected(call))
+		if (!call->credentials_refreshed && aws_credentials_rejected(call->error.code,
+																 call->credential_source))
 		{
 			AwsCredentials used = {0};
 
@@ -406,7 +282,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 			 * a batch, the first rejection teaches the offset: the attempts
 			 * signed before it, rejected in their turn, are retried too.
 			 */
-			if ((offset_changed || call->signed_clock_offset_s != clock_offset_s) &&
+			if ((offset_changed || call->signed_clock_offset_s != aws_clock_offset_s) &&
 				!call->skew_retried && call->attempts < call->max_attempts)
 			{
 				call->skew_retried = true;

@@ -16,16 +16,9 @@
 #include "portability/instr_time.h"
 
 #include "aws_error.h"
+#include "aws_request.h"
 #include "credentials.h"
 #include "http.h"
-
-/* Where a request goes: the pieces of the endpoint URL. */
-typedef struct EndpointUrl
-{
-	char	   *scheme_authority;	/* "https://host[:port]" */
-	char	   *host_header;	/* lower-case host, ":port" unless default */
-	char	   *base_path;		/* "" or "/prefix" without trailing '/' */
-} EndpointUrl;
 
 typedef struct BedrockCall
 {

@@ -25,6 +25,8 @@ const USAGE = [
   "  role '<json>'           add an assumable role {\"arn\",\"externalId\"?,\"account\"?}   POST /_emulator/roles",
   "  web-identity-token T    register a web identity token (T, or '{\"token\":…,\"subject\":…}')",
   "                                                                   POST   /_emulator/web-identity-tokens",
+  "  batch '<json>'          batch job knobs (quotas, failures, hold) POST   /_emulator/batch",
+  "  batch-reset             forget batch jobs, default knobs         DELETE /_emulator/batch",
   "  wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET",
   "Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.",
 ].join('\n');
@@ -219,6 +221,12 @@ async function main() {
       return;
     case 'role':
       await call(o, 'POST', '/_emulator/roles', parseJsonArg(args[0], 'role'));
+      return;
+    case 'batch':
+      await call(o, 'POST', '/_emulator/batch', parseJsonArg(args[0], 'batch'));
+      return;
+    case 'batch-reset':
+      await call(o, 'DELETE', '/_emulator/batch');
       return;
     case 'web-identity-token': {
       if (args[0] === undefined || args[0] === '') fail('web-identity-token needs a token or a JSON object');

@@ -131,20 +131,32 @@ bedrock_batch_job_create(PG_FUNCTION_ARGS)
 }
 
 /*
+ * job_request
+ *		Send operation on the job id (checked) at
+ *		/model-invocation-job/{id}{suffix}; the outcome is in *res.
+ */
+static void
+job_request(const char *operation, const char *method, const char *id,
+			const char *suffix, AwsRequest *req, AwsResult *res)
+{
+	check_job_id(id);
+	control_request_init(req, operation, method,
+						 psprintf("/model-invocation-job/%s%s", id, suffix));
+	aws_request_execute(req, res);
+}
+
+/*
  * bedrock.batch_job_get(job_id text) RETURNS jsonb
  *		GetModelInvocationJob: the job's description as Bedrock gives it.
  */
 Datum
 bedrock_batch_job_get(PG_FUNCTION_ARGS)
 {
-	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	AwsRequest	req;
 	AwsResult	res;
 
-	check_job_id(id);
-	control_request_init(&req, "GetModelInvocationJob", "GET",
-						 psprintf("/model-invocation-job/%s", id));
-	aws_request_execute(&req, &res);
+	job_request("GetModelInvocationJob", "GET",
+				text_to_cstring(PG_GETARG_TEXT_PP(0)), "", &req, &res);
 	if (!res.ok)
 		aws_request_raise(&req, &res);
 	PG_RETURN_JSONB_P(response_jsonb(&req, &res));
@@ -158,14 +170,11 @@ bedrock_batch_job_get(PG_FUNCTION_ARGS)
 Datum
 bedrock_batch_job_stop(PG_FUNCTION_ARGS)
 {
-	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	AwsRequest	req;
 	AwsResult	res;
 
-	check_job_id(id);
-	control_request_init(&req, "StopModelInvocationJob", "POST",
-						 psprintf("/model-invocation-job/%s/stop", id));
-	aws_request_execute(&req, &res);
+	job_request("StopModelInvocationJob", "POST",
+				text_to_cstring(PG_GETARG_TEXT_PP(0)), "/stop", &req, &res);
 	if (res.ok)
 		PG_RETURN_BOOL(true);
 	if (res.error.code != NULL && strcmp(res.error.code, "ConflictException") == 0)

@@ -156,8 +156,8 @@ SELECT pg_catalog.pg_extension_config_dump('bedrock.batch_records', '');
 -- Batch prices: NULL means half the on-demand price (Bedrock's batch
 -- discount).  The usage views price rows of operation 'batch' with them.
 ALTER TABLE bedrock.model_prices
-    ADD COLUMN batch_input_per_1k numeric CHECK (batch_input_per_1k >= 0),
-    ADD COLUMN batch_output_per_1k numeric CHECK (batch_output_per_1k >= 0);
+    ADD COLUMN batch_input_per_1k numeric CHECK (batch_input_per_1k OPERATOR(pg_catalog.>=) 0),
+    ADD COLUMN batch_output_per_1k numeric CHECK (batch_output_per_1k OPERATOR(pg_catalog.>=) 0);
 COMMENT ON COLUMN bedrock.model_prices.batch_input_per_1k IS 'price of 1,000 input tokens in batch inference jobs; NULL: half of input_per_1k';
 COMMENT ON COLUMN bedrock.model_prices.batch_output_per_1k IS 'price of 1,000 output tokens in batch inference jobs; NULL: half of output_per_1k';
 
@@ -764,8 +764,9 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT EXISTS (SELECT FROM bedrock.batches bt
-                    WHERE bt.role_name = current_user AND (b IS NULL OR bt.batch_id = b)
-                      AND bt.status = 'running');
+                    WHERE bt.role_name OPERATOR(pg_catalog.=) current_user
+                      AND (b IS NULL OR bt.batch_id OPERATOR(pg_catalog.=) b)
+                      AND bt.status OPERATOR(pg_catalog.=) 'running');
 END;
 
 -- bedrock_batch_collect follows the caller's batches (or one): creates the

@@ -29,6 +29,8 @@ OBJS = \
 	src/functions/identity.o \
 	src/functions/sign_request.o \
 	src/functions/enrich_timeout.o \
+	src/functions/batch_s3.o \
+	src/functions/batch_control.o \
 	src/engine/chat_options.o \
 	src/engine/converse.o \
 	src/engine/runtime.o \
@@ -86,7 +88,8 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
-	rate_limits usage_encoding upgrade roles catalog
+	rate_limits usage_encoding upgrade roles catalog \
+	batch_jobs
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

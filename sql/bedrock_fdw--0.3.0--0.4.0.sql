@@ -60,4 +60,866 @@ SET LOCAL client_min_messages = warning;
 
 -- ==== Batch inference jobs ====
 
+-- Bedrock batch inference from SQL (docs/batch-jobs.md).  A submission
+-- (bedrock.batches, one row per bedrock_batch_submit) writes the rows of a
+-- table as JSONL records to S3, in files and jobs within Bedrock's quotas,
+-- and creates one Bedrock model invocation job per part
+-- (bedrock.batch_jobs); bedrock.batch_records maps each record id to its
+-- row key and says what became of it.  bedrock_batch_collect follows the
+-- jobs and writes each record's result into the target column, one output
+-- file per transaction, so that an interrupted collection resumes where it
+-- stopped and a second one changes nothing.
+--
+-- Everything runs with the caller's rights (SECURITY INVOKER): the
+-- caller's prompt expression, table and column; row-level security keeps
+-- each role to its own submissions.  The C helpers below send the signed
+-- requests (S3 and the control plane) with the server's AWS identity, so
+-- only bedrock_user may run them.
+
+CREATE TABLE bedrock.batches (
+    batch_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name          text NOT NULL,
+    model         text NOT NULL,
+    table_name    text NOT NULL,
+    key_column    name NOT NULL,
+    key_type      text NOT NULL,
+    target_column name NOT NULL,
+    prompt        text NOT NULL,
+    options       jsonb NOT NULL DEFAULT '{}',
+    s3_uri        text NOT NULL,
+    s3_prefix     text NOT NULL,
+    role_arn      text NOT NULL,
+    role_name     name NOT NULL DEFAULT current_user,
+    token         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    retry_of      bigint REFERENCES bedrock.batches ON DELETE SET NULL,
+    status        text NOT NULL DEFAULT 'submitting'
+                  CHECK (status IN ('submitting', 'running', 'completed', 'partially_completed',
+                                    'failed', 'stopped')),
+    rows_total    bigint NOT NULL DEFAULT 0,
+    rows_done     bigint NOT NULL DEFAULT 0,
+    rows_failed   bigint NOT NULL DEFAULT 0,
+    input_tokens  bigint NOT NULL DEFAULT 0,
+    output_tokens bigint NOT NULL DEFAULT 0,
+    submitted_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at   timestamptz,
+    last_error    text
+);
+
+COMMENT ON TABLE bedrock.batches IS
+'One row per bedrock_batch_submit (or bedrock_batch_retry): what was submitted, where its files are, how far collection got';
+COMMENT ON COLUMN bedrock.batches.s3_prefix IS 'S3 folder of this submission: in/job-N/part-M.jsonl, out/job-N/{job id}/';
+COMMENT ON COLUMN bedrock.batches.token IS 'client request token stem: a retried CreateModelInvocationJob is not created twice';
+COMMENT ON COLUMN bedrock.batches.rows_failed IS 'records that failed in Bedrock or got no result (stopped, expired, failed jobs); bedrock_batch_retry resubmits them';
+
+CREATE TABLE bedrock.batch_jobs (
+    batch_id      bigint NOT NULL REFERENCES bedrock.batches ON DELETE CASCADE,
+    job_no        int NOT NULL,
+    job_name      text NOT NULL,
+    job_arn       text,
+    job_id        text,
+    status        text NOT NULL DEFAULT 'Pending',
+    input_uri     text NOT NULL,
+    output_uri    text NOT NULL,
+    records       bigint NOT NULL,
+    files         int NOT NULL,
+    message       text,
+    submitted_at  timestamptz,
+    polled_at     timestamptz,
+    ended_at      timestamptz,
+    collected_files text[] NOT NULL DEFAULT '{}',
+    collected_at  timestamptz,
+    input_tokens  bigint NOT NULL DEFAULT 0,
+    output_tokens bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (batch_id, job_no)
+);
+
+COMMENT ON TABLE bedrock.batch_jobs IS
+'One row per Bedrock model invocation job of a submission: its ARN, Bedrock status (Pending until Bedrock accepts it), S3 locations, collection progress and tokens';
+
+CREATE TABLE bedrock.batch_records (
+    batch_id      bigint NOT NULL,
+    record_no     bigint NOT NULL,
+    job_no        int NOT NULL,
+    row_key       text NOT NULL,
+    state         text NOT NULL DEFAULT 'submitted'
+                  CHECK (state IN ('submitted', 'done', 'failed', 'missing')),
+    error_code    text,
+    error_message text,
+    PRIMARY KEY (batch_id, record_no)
+);
+
+COMMENT ON TABLE bedrock.batch_records IS
+'One row per JSONL record: recordId R + record_no (10 digits), the row''s key as text, and what became of it';
+
+ALTER TABLE bedrock.batches ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bedrock.batch_jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bedrock.batch_records ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batches_own ON bedrock.batches
+    USING (role_name OPERATOR(pg_catalog.=) current_user
+           OR pg_catalog.pg_has_role(current_user, 'bedrock_admin', 'MEMBER'))
+    WITH CHECK (role_name OPERATOR(pg_catalog.=) current_user);
+-- the parts of a submission follow it: the subquery sees the batches the
+-- policy above lets the caller see (and is evaluated once per statement)
+CREATE POLICY batch_jobs_own ON bedrock.batch_jobs
+    USING (batch_id IN (SELECT b.batch_id FROM bedrock.batches b))
+    WITH CHECK (batch_id IN (SELECT b.batch_id FROM bedrock.batches b
+                              WHERE b.role_name OPERATOR(pg_catalog.=) current_user));
+CREATE POLICY batch_records_own ON bedrock.batch_records
+    USING (batch_id IN (SELECT b.batch_id FROM bedrock.batches b))
+    WITH CHECK (batch_id IN (SELECT b.batch_id FROM bedrock.batches b
+                              WHERE b.role_name OPERATOR(pg_catalog.=) current_user));
+GRANT SELECT, INSERT, UPDATE, DELETE ON bedrock.batches, bedrock.batch_jobs, bedrock.batch_records TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('bedrock.batches', '');
+SELECT pg_catalog.pg_extension_config_dump('bedrock.batch_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('bedrock.batch_records', '');
+
+-- Batch prices: NULL means half the on-demand price (Bedrock's batch
+-- discount).  The usage views price rows of operation 'batch' with them.
+ALTER TABLE bedrock.model_prices
+    ADD COLUMN batch_input_per_1k numeric CHECK (batch_input_per_1k OPERATOR(pg_catalog.>=) 0),
+    ADD COLUMN batch_output_per_1k numeric CHECK (batch_output_per_1k OPERATOR(pg_catalog.>=) 0);
+COMMENT ON COLUMN bedrock.model_prices.batch_input_per_1k IS 'price of 1,000 input tokens in batch inference jobs; NULL: half of input_per_1k';
+COMMENT ON COLUMN bedrock.model_prices.batch_output_per_1k IS 'price of 1,000 output tokens in batch inference jobs; NULL: half of output_per_1k';
+
+CREATE OR REPLACE VIEW bedrock.price_periods WITH (security_invoker = true) AS
+SELECT p.model, p.input_per_1k, p.output_per_1k, p.currency, p.effective_from,
+       lead(p.effective_from, 1, 'infinity')
+           OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until,
+       coalesce(p.batch_input_per_1k, p.input_per_1k OPERATOR(pg_catalog.*) 0.5) AS batch_input_per_1k,
+       coalesce(p.batch_output_per_1k, p.output_per_1k OPERATOR(pg_catalog.*) 0.5) AS batch_output_per_1k
+  FROM bedrock.model_prices p;
+
+-- usage_summary and usage_by_role as in 0.3.0, a batch row priced at the
+-- batch price
+CREATE OR REPLACE VIEW bedrock.usage_summary WITH (security_invoker = true) AS
+SELECT u.model,
+       (u.called_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       count(*) FILTER (WHERE u.error_code IN ('ThrottlingException', 'TooManyRequestsException')
+                           OR (u.error_code IS NOT NULL AND u.http_status = 429)) AS throttled_calls,
+       sum(u.throttled_attempts)::bigint AS throttled_attempts,
+       sum(greatest(u.attempts - 1, 0))::bigint AS retries,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       coalesce(sum(u.cache_read_input_tokens), 0)::bigint AS cache_read_input_tokens,
+       coalesce(sum(u.cache_write_input_tokens), 0)::bigint AS cache_write_input_tokens,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p50_latency_ms,
+       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p95_latency_ms,
+       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p99_latency_ms,
+       trim_scale(sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*)
+                        CASE WHEN u.operation OPERATOR(pg_catalog.=) 'batch' THEN p.batch_input_per_1k ELSE p.input_per_1k END)
+                       OPERATOR(pg_catalog.+)
+                       (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*)
+                        CASE WHEN u.operation OPERATOR(pg_catalog.=) 'batch' THEN p.batch_output_per_1k ELSE p.output_per_1k END))
+                      OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric)) AS estimated_cost
+  FROM bedrock.usage_log u
+  LEFT JOIN bedrock.price_periods p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.model, (u.called_at AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE VIEW bedrock.usage_by_role WITH (security_invoker = true) AS
+SELECT u.role_name,
+       u.principal_arn,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       trim_scale(sum(((coalesce(u.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*)
+                        CASE WHEN u.operation OPERATOR(pg_catalog.=) 'batch' THEN p.batch_input_per_1k ELSE p.input_per_1k END)
+                       OPERATOR(pg_catalog.+)
+                       (coalesce(u.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*)
+                        CASE WHEN u.operation OPERATOR(pg_catalog.=) 'batch' THEN p.batch_output_per_1k ELSE p.output_per_1k END))
+                      OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric)) AS estimated_cost,
+       min(u.called_at) AS first_call,
+       max(u.called_at) AS last_call
+  FROM bedrock.usage_log u
+  LEFT JOIN bedrock.price_periods p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.role_name, u.principal_arn;
+
+-- Online (bedrock_enrich) and batch jobs side by side.
+CREATE VIEW bedrock.all_jobs WITH (security_invoker = true) AS
+SELECT 'enrich'::text AS kind, e.job_id, e.table_name, e.target_column, e.model, e.role_name,
+       e.status, e.rows_total, e.rows_done, e.errors AS rows_failed,
+       e.input_tokens, e.output_tokens, e.started_at, e.updated_at, e.finished_at,
+       e.last_error_message AS last_error
+  FROM bedrock.enrich_jobs e
+UNION ALL
+SELECT 'batch'::text, b.batch_id, b.table_name, b.target_column, b.model, b.role_name,
+       b.status, b.rows_total, b.rows_done, b.rows_failed,
+       b.input_tokens, b.output_tokens, b.submitted_at, b.updated_at, b.finished_at,
+       b.last_error
+  FROM bedrock.batches b;
+
+COMMENT ON VIEW bedrock.all_jobs IS
+'bedrock_enrich runs (kind enrich) and batch inference submissions (kind batch) side by side: rows, failures, tokens, times, last error';
+GRANT SELECT ON bedrock.all_jobs TO PUBLIC;
+
+-- The C helpers: S3 objects and the control plane, with the server's AWS
+-- identity (bedrock_user only).
+CREATE FUNCTION bedrock.batch_s3_put(uri text, body text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bedrock_batch_s3_put'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_s3_get(uri text, max_bytes bigint DEFAULT 1073741822)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bedrock_batch_s3_get'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_s3_list(uri text, OUT key text, OUT size bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bedrock_batch_s3_list'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_job_create(request jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_batch_job_create'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_job_get(job_id text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_batch_job_get'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_job_stop(job_id text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'bedrock_batch_job_stop'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+CREATE FUNCTION bedrock.batch_record_usage(model text, job_id text,
+                                           input_tokens bigint, output_tokens bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'bedrock_batch_record_usage'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION bedrock.batch_s3_put(text, text) IS 'S3 PutObject of UTF-8 text (batch jobs)';
+COMMENT ON FUNCTION bedrock.batch_s3_get(text, bigint) IS 'S3 GetObject as text, NULL for a missing key (batch jobs)';
+COMMENT ON FUNCTION bedrock.batch_s3_list(text) IS 'S3 ListObjectsV2 of every key under a prefix (batch jobs)';
+COMMENT ON FUNCTION bedrock.batch_job_create(jsonb) IS 'CreateModelInvocationJob; a quota refusal comes back as {"error": ...}';
+COMMENT ON FUNCTION bedrock.batch_job_get(text) IS 'GetModelInvocationJob by job id';
+COMMENT ON FUNCTION bedrock.batch_job_stop(text) IS 'StopModelInvocationJob by job id; false when the job had already ended';
+COMMENT ON FUNCTION bedrock.batch_record_usage(text, text, bigint, bigint) IS 'Queue the usage row (operation batch) of a collected job';
+
+-- bedrock.batch_create_job: ask Bedrock to create job job_no of batch b
+-- (its files are in S3); the job stays Pending when the model's quota of
+-- jobs in flight is reached, to be created by a later collection.
+CREATE FUNCTION bedrock.batch_create_job(b bigint, job int)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    bt bedrock.batches;
+    j bedrock.batch_jobs;
+    request jsonb;
+    answer jsonb;
+BEGIN
+    SELECT * INTO bt FROM bedrock.batches WHERE batch_id = b;
+    SELECT * INTO j FROM bedrock.batch_jobs WHERE batch_id = b AND job_no = job;
+    request := jsonb_build_object(
+        'jobName', j.job_name,
+        'roleArn', bt.role_arn,
+        'modelId', bt.model,
+        'clientRequestToken', format('%s-%s', bt.token, job),
+        'modelInvocationType', CASE WHEN (bt.options ->> 'embed')::boolean THEN 'InvokeModel' ELSE 'Converse' END,
+        'inputDataConfig', jsonb_build_object('s3InputDataConfig',
+            jsonb_build_object('s3Uri', j.input_uri, 's3InputFormat', 'JSONL')),
+        'outputDataConfig', jsonb_build_object('s3OutputDataConfig',
+            jsonb_build_object('s3Uri', j.output_uri)),
+        'timeoutDurationInHours', coalesce((bt.options ->> 'timeout_hours')::int, 24));
+    answer := bedrock.batch_job_create(request);
+    IF answer ? 'error' THEN
+        UPDATE bedrock.batch_jobs SET message = answer -> 'error' ->> 'message', polled_at = clock_timestamp()
+         WHERE batch_id = b AND job_no = job;
+        RETURN 'Pending';
+    END IF;
+    UPDATE bedrock.batch_jobs
+       SET job_arn = answer ->> 'jobArn',
+           job_id = substring(answer ->> 'jobArn' FROM '([a-z0-9]{12})$'),
+           status = 'Submitted', message = NULL,
+           submitted_at = clock_timestamp(), polled_at = clock_timestamp()
+     WHERE batch_id = b AND job_no = job;
+    RETURN 'Submitted';
+END
+$body$;
+
+-- bedrock.batch_submit_rows: the work of bedrock_batch_submit and
+-- bedrock_batch_retry (retry_of: only the rows whose records failed or
+-- got no result in that submission).
+CREATE FUNCTION bedrock.batch_submit_rows(name text, model text, source regclass, key_column name,
+                                          prompt text, s3_uri text, role_arn text, options jsonb,
+                                          retry_of bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    opts jsonb := coalesce(options, '{}');
+    unknown text;
+    target name;
+    target_type regtype;
+    key_type regtype;
+    embed boolean;
+    base jsonb;
+    uri text;
+    b bigint;
+    prefix text;
+    total bigint;
+    distinct_keys bigint;
+    max_line bigint;
+    per_file bigint;
+    per_job bigint;
+    min_records bigint;
+    n_jobs int;
+    n_files int;
+    lo bigint;
+    hi bigint;
+    body text;
+    why text;
+    sqlstate_ text;
+BEGIN
+    IF name IS NULL OR model IS NULL OR source IS NULL OR key_column IS NULL OR prompt IS NULL
+       OR s3_uri IS NULL OR role_arn IS NULL THEN
+        RAISE EXCEPTION 'bedrock_batch_submit needs a name, a model, a table, a key column, a prompt, an S3 URI and a role ARN'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(opts) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+      FROM jsonb_object_keys(opts) k
+     WHERE k NOT IN ('target_column', 'system', 'max_tokens', 'temperature', 'top_p', 'stop_sequences',
+                     'embed', 'dimensions', 'records_per_file', 'records_per_job', 'max_file_bytes',
+                     'max_job_bytes', 'min_records', 'timeout_hours');
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown batch option: %', unknown
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The options are target_column, system, max_tokens, temperature, top_p, stop_sequences, embed, dimensions, records_per_file, records_per_job, max_file_bytes, max_job_bytes, min_records and timeout_hours.';
+    END IF;
+    IF name !~ '^[a-zA-Z0-9](-*[a-zA-Z0-9])*$' OR length(name) > 40 THEN
+        RAISE EXCEPTION 'batch name "%" is not valid', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A name has at most 40 letters, digits and hyphens, starting and ending with a letter or digit (Bedrock job names allow no underscore).';
+    END IF;
+    uri := rtrim(s3_uri, '/');
+    IF uri !~ '^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](/[-!_*''().a-zA-Z0-9]+)*$' THEN
+        RAISE EXCEPTION '"%" is not an S3 URI Bedrock accepts', s3_uri
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write s3://bucket/prefix with a lower-case bucket name; keys may hold letters, digits and - ! _ * '' ( ) . only.';
+    END IF;
+    IF role_arn !~ '^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$' THEN
+        RAISE EXCEPTION '"%" is not an IAM role ARN', role_arn
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Bedrock runs the job as this service role: arn:aws:iam::123456789012:role/Name (docs/batch-jobs.md shows its policies).';
+    END IF;
+    embed := coalesce((opts ->> 'embed')::boolean, false);
+    target := opts ->> 'target_column';
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'options must name a target_column'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Collection writes each result into this column of the row, where it is NULL.';
+    END IF;
+    SELECT a.atttypid::regtype INTO target_type FROM pg_attribute a
+     WHERE a.attrelid = source AND a.attname = target AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+     WHERE a.attrelid = source AND a.attname = key_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF target_type IS NULL OR key_type IS NULL THEN
+        RAISE EXCEPTION 'column % of % does not exist',
+                        quote_ident(CASE WHEN target_type IS NULL THEN target ELSE key_column END), source
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF (NOT embed AND target_type NOT IN ('text'::regtype, 'jsonb'::regtype))
+       OR (embed AND target_type NOT IN ('jsonb'::regtype, 'real[]'::regtype, 'double precision[]'::regtype)
+           AND format_type(target_type, NULL) !~ '^vector') THEN
+        RAISE EXCEPTION 'target column % of % is of type %', quote_ident(target), source, target_type
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = CASE WHEN embed THEN 'Embeddings go into a jsonb, real[], double precision[] or vector column.'
+                              ELSE 'Answers go into a text or jsonb column.' END;
+    END IF;
+
+    -- the prompt is an SQL expression over the row
+    BEGIN
+        EXECUTE format('SELECT (%s)::text FROM %s LIMIT 0', prompt, source);
+    EXCEPTION WHEN syntax_error OR undefined_column OR undefined_function THEN
+        GET STACKED DIAGNOSTICS sqlstate_ = RETURNED_SQLSTATE, why = MESSAGE_TEXT;
+        RAISE EXCEPTION 'prompt is not an SQL expression over the rows of %', source
+            USING ERRCODE = sqlstate_, DETAIL = format('Evaluating it failed: %s.', why),
+                  HINT = 'The prompt is SQL evaluated for each row, such as $$''Summarize: '' || body$$; it runs with search_path pg_catalog, pg_temp, so qualify your own functions with their schema.';
+    END;
+
+    -- the model input every record shares
+    IF embed THEN
+        base := jsonb_strip_nulls(jsonb_build_object('dimensions', (opts ->> 'dimensions')::int));
+    ELSE
+        base := jsonb_strip_nulls(jsonb_build_object(
+            'system', CASE WHEN opts ? 'system' THEN jsonb_build_array(jsonb_build_object('text', opts ->> 'system')) END,
+            'inferenceConfig', nullif(jsonb_strip_nulls(jsonb_build_object(
+                'maxTokens', (opts ->> 'max_tokens')::int,
+                'temperature', (opts ->> 'temperature')::float8,
+                'topP', (opts ->> 'top_p')::float8,
+                'stopSequences', opts -> 'stop_sequences')), '{}'::jsonb)));
+    END IF;
+
+    INSERT INTO bedrock.batches (name, model, table_name, key_column, key_type, target_column, prompt,
+                                 options, s3_uri, s3_prefix, role_arn, retry_of)
+    VALUES (name, model, source::text, key_column, format_type(key_type, NULL), target, prompt,
+            opts, uri, '', role_arn, retry_of)
+    RETURNING batch_id INTO b;
+    prefix := format('%s/%s-%s', uri, name, b);
+    UPDATE bedrock.batches SET s3_prefix = prefix WHERE batch_id = b;
+
+    -- the records: one JSONL line per row whose target is NULL and whose
+    -- prompt is not empty, numbered in key order
+    IF to_regclass('pg_temp.bedrock_batch_stage') IS NOT NULL THEN
+        DROP TABLE pg_temp.bedrock_batch_stage;
+    END IF;
+    EXECUTE format(
+        $q$CREATE TEMP TABLE bedrock_batch_stage ON COMMIT DROP AS
+           SELECT n AS record_no, k AS row_key,
+                  jsonb_build_object('recordId', 'R' || lpad(n::text, 10, '0'),
+                                     'modelInput', $1 || %s)::text AS line
+             FROM (SELECT row_number() OVER (ORDER BY s.k) AS n, s.k::text AS k, s.p
+                     FROM (SELECT %I AS k, (%s)::text AS p FROM %s WHERE %I IS NULL %s) s
+                    WHERE s.p IS NOT NULL AND s.p <> '') numbered$q$,
+        CASE WHEN embed THEN $e$jsonb_build_object('inputText', p)$e$
+             ELSE $c$jsonb_build_object('messages', jsonb_build_array(jsonb_build_object('role', 'user', 'content', jsonb_build_array(jsonb_build_object('text', p)))))$c$ END,
+        key_column, prompt, source, target,
+        CASE WHEN retry_of IS NOT NULL THEN
+            format('AND (%I)::text IN (SELECT r.row_key FROM bedrock.batch_records r WHERE r.batch_id = %s AND r.state IN (''failed'', ''missing''))',
+                   key_column, retry_of)
+        ELSE '' END)
+    USING base;
+    SELECT count(*), count(DISTINCT row_key), max(octet_length(line)) INTO total, distinct_keys, max_line
+      FROM pg_temp.bedrock_batch_stage;
+    IF distinct_keys <> total OR EXISTS (SELECT FROM pg_temp.bedrock_batch_stage WHERE row_key IS NULL) THEN
+        RAISE EXCEPTION 'key column % of % is not unique and not null over the rows to submit', quote_ident(key_column), source
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Each record''s result goes back to its row by this key: use the primary key.';
+    END IF;
+    min_records := coalesce((opts ->> 'min_records')::bigint, 100);
+    IF total < greatest(min_records, 1) THEN
+        RAISE EXCEPTION '% rows to submit, fewer than the % records a batch inference job needs at least', total, min_records
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Bedrock refuses smaller jobs; fill these rows online with bedrock_enrich.';
+    END IF;
+
+    -- files and jobs within the quotas: records and bytes per file, per job
+    per_file := least(coalesce((opts ->> 'records_per_file')::bigint, 50000),
+                      coalesce((opts ->> 'max_file_bytes')::bigint, 104857600) / (max_line + 1));
+    per_job := least(coalesce((opts ->> 'records_per_job')::bigint, 50000),
+                     coalesce((opts ->> 'max_job_bytes')::bigint, 5368709120) / (max_line + 1));
+    IF per_file < 1 OR per_job < 1 THEN
+        RAISE EXCEPTION 'a record of % bytes does not fit the file or job size limit', max_line
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    -- as many jobs as the limit needs, balanced so that none falls short
+    -- of the minimum
+    n_jobs := ceil(total::numeric / per_job)::int;
+    per_job := ceil(total::numeric / n_jobs)::bigint;
+    IF per_job < min_records THEN
+        RAISE EXCEPTION 'records_per_job % is too small for % rows with at least % records per job', per_job, total, min_records
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    CREATE INDEX ON pg_temp.bedrock_batch_stage (record_no);
+    INSERT INTO bedrock.batch_records (batch_id, record_no, job_no, row_key)
+    SELECT b, s.record_no, ((s.record_no - 1) / per_job)::int + 1, s.row_key FROM pg_temp.bedrock_batch_stage s;
+
+    FOR job IN 1 .. n_jobs LOOP
+        lo := (job - 1) * per_job + 1;
+        hi := least(job * per_job, total);
+        n_files := ceil((hi - lo + 1)::numeric / per_file)::int;
+        INSERT INTO bedrock.batch_jobs (batch_id, job_no, job_name, input_uri, output_uri, records, files)
+        VALUES (b, job, format('%s-%s-%s', name, b, job), format('%s/in/job-%s/', prefix, job),
+                format('%s/out/job-%s/', prefix, job), hi - lo + 1, n_files);
+        FOR f IN 1 .. n_files LOOP
+
+            SELECT string_agg(s.line, E'\n' ORDER BY s.record_no) || E'\n' INTO body
+              FROM pg_temp.bedrock_batch_stage s
+             WHERE s.record_no BETWEEN lo + (f - 1) * per_file AND least(lo + f * per_file - 1, hi);
+            PERFORM bedrock.batch_s3_put(format('%s/in/job-%s/part-%s.jsonl', prefix, job, lpad(f::text, 5, '0')), body);
+            body := NULL;
+        END LOOP;
+    END LOOP;
+    DROP TABLE pg_temp.bedrock_batch_stage;
+
+    FOR job IN 1 .. n_jobs LOOP
+        PERFORM bedrock.batch_create_job(b, job);
+    END LOOP;
+    UPDATE bedrock.batches SET status = 'running', rows_total = total, updated_at = clock_timestamp()
+     WHERE batch_id = b;
+    RETURN b;
+END
+$body$;
+
+COMMENT ON FUNCTION bedrock.batch_submit_rows(text, text, regclass, name, text, text, text, jsonb, bigint) IS
+'Used by bedrock_batch_submit and bedrock_batch_retry: write the records to S3 and create the jobs';
+
+CREATE FUNCTION bedrock_batch_submit(name text, model text, source regclass, key_column name,
+                                     prompt text, s3_uri text, role_arn text, options jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT bedrock.batch_submit_rows(name, model, source, key_column, prompt, s3_uri, role_arn, options, NULL);
+END;
+
+COMMENT ON FUNCTION bedrock_batch_submit(text, text, regclass, name, text, text, text, jsonb) IS
+'Submit the rows of source whose target column (options.target_column) is NULL as Bedrock batch inference jobs: JSONL records in S3 under s3_uri, run by the service role role_arn; returns the batch id (bedrock.batches)';
+
+-- bedrock.batch_collect_job: one step of collecting job j of batch b:
+-- one output file, or, when all are in, the manifest, the usage row and
+-- the records that got no result.  Returns false when the job is done.
+CREATE FUNCTION bedrock.batch_collect_job(b bigint, job int)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    bt bedrock.batches;
+    j bedrock.batch_jobs;
+    bucket text;
+    file text;
+    body text;
+    manifest jsonb;
+    n_done bigint;
+    n_failed bigint;
+    tok_in bigint;
+    tok_out bigint;
+    extract text;
+    ttype regtype;
+    ttype_name text;
+    embed boolean;
+BEGIN
+    SELECT * INTO bt FROM bedrock.batches WHERE batch_id = b;
+    embed := coalesce((bt.options ->> 'embed')::boolean, false);
+    SELECT * INTO j FROM bedrock.batch_jobs WHERE batch_id = b AND job_no = job FOR UPDATE;
+    IF j.collected_at IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    bucket := substring(j.output_uri FROM '^(s3://[^/]+)/');
+    IF j.job_id IS NOT NULL AND j.status IN ('Completed', 'PartiallyCompleted', 'Stopped') THEN
+        SELECT l.key INTO file
+          FROM bedrock.batch_s3_list(j.output_uri || j.job_id || '/') l
+         WHERE l.key LIKE '%.out' AND l.key NOT LIKE '%/manifest.json.out'
+           AND l.key <> ALL (j.collected_files)
+         ORDER BY l.key LIMIT 1;
+    END IF;
+    IF file IS NOT NULL THEN
+        body := bedrock.batch_s3_get(bucket || '/' || file);
+        -- how a record's modelOutput becomes the target's value
+        SELECT a.atttypid::regtype, format_type(a.atttypid, a.atttypmod) INTO ttype, ttype_name
+          FROM pg_attribute a
+         WHERE a.attrelid = bt.table_name::regclass AND a.attname = bt.target_column
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        extract := CASE
+            WHEN NOT embed AND ttype = 'text'::regtype
+                THEN $x$jsonb_path_query_first(m.out, '$.output.message.content[*].text') #>> '{}'$x$
+            WHEN NOT embed THEN 'm.out'
+            WHEN ttype = 'jsonb'::regtype THEN $x$m.out -> 'embedding'$x$
+            WHEN ttype IN ('real[]'::regtype, 'double precision[]'::regtype)
+                THEN format($x$ARRAY(SELECT jsonb_array_elements_text(m.out -> 'embedding'))::%s$x$, ttype_name)
+            ELSE format($x$(m.out -> 'embedding')::text::%s$x$, ttype_name)
+        END;
+        EXECUTE format(
+            $q$WITH parsed AS (
+                   SELECT substr(l.j ->> 'recordId', 2)::bigint AS record_no,
+                          l.j -> 'modelOutput' AS out, l.j -> 'error' AS err
+                     FROM (SELECT t::jsonb AS j FROM string_to_table($1, E'\n') t WHERE t <> '') l
+                    WHERE l.j ->> 'recordId' ~ '^R[0-9]{10}$'
+               ), marked AS (
+                   UPDATE bedrock.batch_records r
+                      SET state = CASE WHEN p.err IS NULL AND p.out IS NOT NULL THEN 'done' ELSE 'failed' END,
+                          error_code = CASE WHEN p.err IS NULL AND p.out IS NOT NULL THEN NULL
+                                            ELSE coalesce(p.err ->> 'errorCode', 'NoOutput') END,
+                          error_message = left(p.err ->> 'errorMessage', 1000)
+                     FROM parsed p
+                    WHERE r.batch_id = $2 AND r.job_no = $3 AND r.record_no = p.record_no
+                      AND r.state = 'submitted'
+                   RETURNING r.row_key, r.state, p.out
+               ), stored AS (
+                   UPDATE %s t SET %I = %s
+                     FROM marked m
+                    WHERE m.state = 'done' AND t.%I = m.row_key::%s AND t.%I IS NULL
+                   RETURNING 1
+               )
+               SELECT count(*) FILTER (WHERE m.state = 'done'), count(*) FILTER (WHERE m.state = 'failed'),
+                      coalesce(sum(coalesce((m.out -> 'usage' ->> 'inputTokens')::bigint,
+                                            (m.out ->> 'inputTextTokenCount')::bigint)), 0),
+                      coalesce(sum((m.out -> 'usage' ->> 'outputTokens')::bigint), 0),
+                      (SELECT count(*) FROM stored)
+                 FROM marked m$q$,
+            bt.table_name, bt.target_column, extract, bt.key_column, bt.key_type, bt.target_column)
+        INTO n_done, n_failed, tok_in, tok_out
+        USING body, b, job;
+        UPDATE bedrock.batch_jobs
+           SET collected_files = collected_files || file,
+               input_tokens = input_tokens + tok_in, output_tokens = output_tokens + tok_out
+         WHERE batch_id = b AND job_no = job;
+        UPDATE bedrock.batches
+           SET rows_done = rows_done + n_done, rows_failed = rows_failed + n_failed,
+               updated_at = clock_timestamp()
+         WHERE batch_id = b;
+        RETURN true;
+    END IF;
+
+    -- every output file is in: the manifest's token counts (the records'
+    -- sums when there is none), the usage row, the records without result
+    IF j.job_id IS NOT NULL THEN
+        manifest := bedrock.batch_s3_get(j.output_uri || j.job_id || '/manifest.json.out', 1048576)::jsonb;
+        tok_in := coalesce((manifest ->> 'inputTokenCount')::bigint, j.input_tokens);
+        tok_out := coalesce((manifest ->> 'outputTokenCount')::bigint, j.output_tokens);
+        IF j.status IN ('Completed', 'PartiallyCompleted', 'Stopped') THEN
+            PERFORM bedrock.batch_record_usage(bt.model, j.job_id, tok_in, tok_out);
+        END IF;
+    END IF;
+    UPDATE bedrock.batch_records r
+       SET state = 'missing', error_code = j.status,
+           error_message = left(coalesce(j.message, format('job %s ended %s without a result for this record', j.job_name, j.status)), 1000)
+     WHERE r.batch_id = b AND r.job_no = job AND r.state = 'submitted';
+    GET DIAGNOSTICS n_failed = ROW_COUNT;
+    UPDATE bedrock.batch_jobs
+       SET collected_at = clock_timestamp(), input_tokens = coalesce(tok_in, 0), output_tokens = coalesce(tok_out, 0)
+     WHERE batch_id = b AND job_no = job;
+    UPDATE bedrock.batches
+       SET rows_failed = rows_failed + n_failed,
+           input_tokens = input_tokens + coalesce(tok_in, 0), output_tokens = output_tokens + coalesce(tok_out, 0),
+           last_error = CASE WHEN j.status IN ('Failed', 'Expired', 'Stopped')
+                             THEN format('job %s %s: %s', j.job_name, j.status, coalesce(j.message, 'no message'))
+                             ELSE last_error END,
+           updated_at = clock_timestamp()
+     WHERE batch_id = b;
+    RETURN true;
+END
+$body$;
+
+-- bedrock.batch_collect_step: one unit of work on the caller's batches
+-- (all of them, or only b), each in its own transaction (the procedure
+-- commits between steps): create a Pending job, poll a running one (once
+-- per round), collect a file of an ended one, or settle a batch whose jobs
+-- are all collected.  Returns false when nothing is left for this round.
+CREATE FUNCTION bedrock.batch_collect_step(b bigint, round_started timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    j record;
+    d jsonb;
+    settled bedrock.batches;
+BEGIN
+    -- a job still to create (the model's quota of jobs in flight was full)
+    SELECT jb.batch_id, jb.job_no INTO j
+      FROM bedrock.batch_jobs jb JOIN bedrock.batches bt USING (batch_id)
+     WHERE bt.role_name = current_user AND (b IS NULL OR bt.batch_id = b)
+       AND jb.status = 'Pending' AND (jb.polled_at IS NULL OR jb.polled_at < round_started)
+     ORDER BY jb.batch_id, jb.job_no LIMIT 1;
+    IF FOUND THEN
+        PERFORM bedrock.batch_create_job(j.batch_id, j.job_no);
+        RETURN true;
+    END IF;
+
+    -- a job in flight, not yet polled in this round
+    SELECT jb.batch_id, jb.job_no, jb.job_id INTO j
+      FROM bedrock.batch_jobs jb JOIN bedrock.batches bt USING (batch_id)
+     WHERE bt.role_name = current_user AND (b IS NULL OR bt.batch_id = b)
+       AND jb.job_id IS NOT NULL
+       AND jb.status IN ('Submitted', 'Validating', 'Scheduled', 'InProgress', 'Stopping')
+       AND (jb.polled_at IS NULL OR jb.polled_at < round_started)
+     ORDER BY jb.batch_id, jb.job_no LIMIT 1;
+    IF FOUND THEN
+        d := bedrock.batch_job_get(j.job_id);
+        UPDATE bedrock.batch_jobs
+           SET status = coalesce(d ->> 'status', status),
+               message = left(d ->> 'message', 2048),
+               polled_at = clock_timestamp(),
+               ended_at = CASE WHEN d ->> 'status' IN ('Completed', 'PartiallyCompleted', 'Failed', 'Stopped', 'Expired')
+                               THEN clock_timestamp() END
+         WHERE batch_id = j.batch_id AND job_no = j.job_no;
+        RETURN true;
+    END IF;
+
+    -- an ended job not yet collected
+    SELECT jb.batch_id, jb.job_no INTO j
+      FROM bedrock.batch_jobs jb JOIN bedrock.batches bt USING (batch_id)
+     WHERE bt.role_name = current_user AND (b IS NULL OR bt.batch_id = b)
+       AND jb.collected_at IS NULL
+       AND jb.status IN ('Completed', 'PartiallyCompleted', 'Failed', 'Stopped', 'Expired')
+     ORDER BY jb.batch_id, jb.job_no LIMIT 1;
+    IF FOUND THEN
+        PERFORM bedrock.batch_collect_job(j.batch_id, j.job_no);
+        RETURN true;
+    END IF;
+
+    -- a running batch whose jobs are all collected
+    UPDATE bedrock.batches bt
+       SET status = CASE WHEN bt.rows_done = bt.rows_total THEN 'completed'
+                         WHEN NOT EXISTS (SELECT FROM bedrock.batch_jobs jb
+                                           WHERE jb.batch_id = bt.batch_id AND jb.status <> 'Stopped') THEN 'stopped'
+                         WHEN bt.rows_done = 0 THEN 'failed'
+                         ELSE 'partially_completed' END,
+           finished_at = clock_timestamp(), updated_at = clock_timestamp()
+     WHERE bt.role_name = current_user AND (b IS NULL OR bt.batch_id = b)
+       AND bt.status = 'running'
+       AND NOT EXISTS (SELECT FROM bedrock.batch_jobs jb
+                        WHERE jb.batch_id = bt.batch_id AND jb.collected_at IS NULL)
+    RETURNING * INTO settled;
+    RETURN FOUND;
+END
+$body$;
+
+-- bedrock.batch_pending: whether any of the caller's batches (or b) still
+-- has a job to create, follow or collect.
+CREATE FUNCTION bedrock.batch_pending(b bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT EXISTS (SELECT FROM bedrock.batches bt
+                    WHERE bt.role_name OPERATOR(pg_catalog.=) current_user
+                      AND (b IS NULL OR bt.batch_id OPERATOR(pg_catalog.=) b)
+                      AND bt.status OPERATOR(pg_catalog.=) 'running');
+END;
+
+-- bedrock_batch_collect follows the caller's batches (or one): creates the
+-- jobs a quota held back, polls the running ones, and writes the results of
+-- the ended ones into their target columns, committing after each step (an
+-- output file at most): interrupted, it resumes where it stopped, and
+-- collecting twice changes nothing.  With wait, it goes on until every
+-- batch has ended (or max_wait), polling with backoff from poll_interval
+-- to ten times that.  A procedure (it commits), to CALL or to schedule
+-- with pg_cron.
+CREATE PROCEDURE bedrock_batch_collect(batch_id bigint DEFAULT NULL, wait boolean DEFAULT false,
+                                       poll_interval interval DEFAULT '30 seconds',
+                                       max_wait interval DEFAULT '1 day')
+LANGUAGE plpgsql AS $body$
+DECLARE
+    started timestamptz := pg_catalog.clock_timestamp();
+    pause double precision := pg_catalog.date_part('epoch', poll_interval);
+    max_pause double precision := pause OPERATOR(pg_catalog.*) 10;
+    round timestamptz;
+BEGIN
+    IF pause OPERATOR(pg_catalog.<=) 0 OR pause OPERATOR(pg_catalog.>) 3600 THEN
+        RAISE EXCEPTION 'poll_interval must be between 1 millisecond and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        round := pg_catalog.clock_timestamp();
+        WHILE bedrock.batch_collect_step(batch_id, round) LOOP
+            COMMIT;
+        END LOOP;
+        COMMIT;
+        EXIT WHEN NOT wait OR NOT bedrock.batch_pending(batch_id)
+             OR pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) (started OPERATOR(pg_catalog.+) max_wait);
+        PERFORM pg_catalog.pg_sleep(pause);
+        pause := CASE WHEN pause OPERATOR(pg_catalog.*) 2 OPERATOR(pg_catalog.<) max_pause
+                      THEN pause OPERATOR(pg_catalog.*) 2 ELSE max_pause END;
+    END LOOP;
+END
+$body$;
+
+COMMENT ON PROCEDURE bedrock_batch_collect(bigint, boolean, interval, interval) IS
+'Follow the caller''s batch inference jobs (or one batch) and write their results into the target columns, one committed step at a time; wait => true polls with backoff until every batch has ended';
+
+-- bedrock_batch_stop asks Bedrock to stop every job of the batch still in
+-- flight (a job not yet created is dropped); returns how many it stopped.
+-- What the stopped jobs processed is collected as usual.
+CREATE FUNCTION bedrock_batch_stop(batch_id bigint)
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    j record;
+    n int := 0;
+BEGIN
+    IF NOT EXISTS (SELECT FROM bedrock.batches bt WHERE bt.batch_id = bedrock_batch_stop.batch_id
+                     AND bt.role_name = current_user) THEN
+        RAISE EXCEPTION 'batch % does not exist or is not yours', batch_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    FOR j IN SELECT jb.job_no, jb.job_id, jb.status FROM bedrock.batch_jobs jb
+              WHERE jb.batch_id = bedrock_batch_stop.batch_id
+                AND jb.status IN ('Pending', 'Submitted', 'Validating', 'Scheduled', 'InProgress')
+              ORDER BY jb.job_no LOOP
+        IF j.status = 'Pending' THEN
+            UPDATE bedrock.batch_jobs jb SET status = 'Stopped', ended_at = clock_timestamp(),
+                   message = 'stopped before Bedrock accepted it'
+             WHERE jb.batch_id = bedrock_batch_stop.batch_id AND jb.job_no = j.job_no;
+            n := n + 1;
+        ELSIF bedrock.batch_job_stop(j.job_id) THEN
+            UPDATE bedrock.batch_jobs jb SET status = 'Stopping', polled_at = NULL
+             WHERE jb.batch_id = bedrock_batch_stop.batch_id AND jb.job_no = j.job_no;
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$body$;
+
+COMMENT ON FUNCTION bedrock_batch_stop(bigint) IS
+'Stop the jobs of a batch still in flight; bedrock_batch_collect then collects what they processed';
+
+-- bedrock_batch_retry submits, as a new batch, the rows of an ended batch
+-- whose records failed or got no result (and whose target is still NULL).
+CREATE FUNCTION bedrock_batch_retry(batch_id bigint, options jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $body$
+DECLARE
+    bt bedrock.batches;
+BEGIN
+    SELECT * INTO bt FROM bedrock.batches b
+     WHERE b.batch_id = bedrock_batch_retry.batch_id AND b.role_name = current_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % does not exist or is not yours', batch_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF bt.status IN ('submitting', 'running') THEN
+        RAISE EXCEPTION 'batch % has not ended', batch_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Collect it first: CALL bedrock_batch_collect(batch_id => ..., wait => true).';
+    END IF;
+    RETURN bedrock.batch_submit_rows(bt.name, bt.model, bt.table_name::regclass, bt.key_column, bt.prompt,
+                                     bt.s3_uri, bt.role_arn, bt.options || coalesce(options, '{}'),
+                                     bt.batch_id);
+END
+$body$;
+
+COMMENT ON FUNCTION bedrock_batch_retry(bigint, jsonb) IS
+'Submit again, as a new batch, the rows whose records failed or got no result in an ended batch; options override the batch''s';
+
+REVOKE ALL ON FUNCTION bedrock.batch_s3_put(text, text), bedrock.batch_s3_get(text, bigint),
+                       bedrock.batch_s3_list(text), bedrock.batch_job_create(jsonb),
+                       bedrock.batch_job_get(text), bedrock.batch_job_stop(text),
+                       bedrock.batch_record_usage(text, text, bigint, bigint),
+                       bedrock.batch_create_job(bigint, int),
+                       bedrock.batch_submit_rows(text, text, regclass, name, text, text, text, jsonb, bigint),
+                       bedrock.batch_collect_job(bigint, int), bedrock.batch_collect_step(bigint, timestamptz),
+                       bedrock_batch_submit(text, text, regclass, name, text, text, text, jsonb),
+                       bedrock_batch_stop(bigint), bedrock_batch_retry(bigint, jsonb)
+    FROM PUBLIC;
+REVOKE ALL ON PROCEDURE bedrock_batch_collect(bigint, boolean, interval, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock.batch_s3_put(text, text), bedrock.batch_s3_get(text, bigint),
+                          bedrock.batch_s3_list(text), bedrock.batch_job_create(jsonb),
+                          bedrock.batch_job_get(text), bedrock.batch_job_stop(text),
+                          bedrock.batch_record_usage(text, text, bigint, bigint),
+                          bedrock.batch_create_job(bigint, int),
+                          bedrock.batch_submit_rows(text, text, regclass, name, text, text, text, jsonb, bigint),
+                          bedrock.batch_collect_job(bigint, int), bedrock.batch_collect_step(bigint, timestamptz),
+                          bedrock_batch_submit(text, text, regclass, name, text, text, text, jsonb),
+                          bedrock_batch_stop(bigint), bedrock_batch_retry(bigint, jsonb)
+    TO bedrock_user;
+GRANT EXECUTE ON PROCEDURE bedrock_batch_collect(bigint, boolean, interval, interval) TO bedrock_user;
+
 -- (end of Batch inference jobs)

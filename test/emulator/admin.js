@@ -28,6 +28,8 @@ const USAGE = [
   "  catalog '<json>'        catalog lists: {\"pageSize\":N|null, \"guardrails\":N|null, \"jobs\":[{\"jobName\",…}]}",
   "                          (pageSize caps every list page; without an argument: print it)",
   "                                                                   POST   /_emulator/catalog",
+  "  batch '<json>'          batch job knobs (quotas, failures, hold) POST   /_emulator/batch",
+  "  batch-reset             forget batch jobs, default knobs         DELETE /_emulator/batch",
   "  wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET",
   "Port: --port, else --port-file, else $BEDROCK_EMULATOR_PORT, else $BEDROCK_EMULATOR_PORT_FILE.",
 ].join('\n');
@@ -222,6 +224,12 @@ async function main() {
       return;
     case 'role':
       await call(o, 'POST', '/_emulator/roles', parseJsonArg(args[0], 'role'));
+      return;
+    case 'batch':
+      await call(o, 'POST', '/_emulator/batch', parseJsonArg(args[0], 'batch'));
+      return;
+    case 'batch-reset':
+      await call(o, 'DELETE', '/_emulator/batch');
       return;
     case 'web-identity-token': {
       if (args[0] === undefined || args[0] === '') fail('web-identity-token needs a token or a JSON object');

@@ -16,12 +16,16 @@ const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require(
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
 const sts = require('./sts');
 const { Catalog, seedJobs } = require('./catalog');
+// ---- batch inference: S3 and the model invocation job API (batch lane) ----
+const { S3Store, handleS3, isS3Request, s3Error } = require('./s3');
+const { BatchJobService, classifyBatch } = require('./batch_jobs');
+// ---- end batch inference ----
 
 const DEFAULT_MAX_BODY = 30 * 1024 * 1024;
 const ADMIN_MAX_BODY = 1024 * 1024;
 const LAST_N = 50;
 const REJECT_REASONS = ['missing', 'incomplete', 'unknown_key', 'expired', 'scope', 'skew', 'mismatch', 'bearer'];
-const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts'];
+const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts', 's3', 'batch'];
 const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts']);
 const FETCH_NAMES = ['imdsToken', 'imdsRole', 'imdsCredentials', 'container', 'assumeRole', 'assumeRoleWithWebIdentity', 'getCallerIdentity'];
 
@@ -120,6 +124,8 @@ function classify(method, path) {
   if ((segs[1] === 'guardrails' || segs[1] === 'model-invocation-jobs') && segs.length === 2 && method === 'GET') {
     return { name: 'control', op: `list-${segs[1]}` };
   }
+  const batch = classifyBatch(method, path); // model invocation jobs (batch lane)
+  if (batch) return batch;
   return { name: 'unknown' };
 }
 
@@ -186,6 +192,10 @@ class Emulator {
     this.services = new CredentialServices({ store: this.store, now: () => this.now(), region: this.region });
     this.faults = new FaultQueue();
     this.catalog = new Catalog();
+    // batch inference (batch lane): S3 objects and model invocation jobs; batchJobs is the jobs' Map
+    this.s3 = new S3Store();
+    this.batch = new BatchJobService({ s3: this.s3, region: this.region, now: () => this.now() });
+    this.batchJobs = this.batch.jobs;
     this.clockOffsetMs = 0;
     this.stats = zeroStats();
     this.generation = 0;
@@ -383,6 +393,12 @@ class Emulator {
       return;
     }
 
+    // S3 (batch lane): recognised by its SigV4 scope, served by lib/s3.js
+    if (isS3Request(req.headers)) {
+      await this.serveS3(req, res, requestId, t0);
+      return;
+    }
+
     const route = this.services.classify(req.method, path, req.headers['content-type'], query) || classify(req.method, path);
     const st = this.stats;
     st.requests.total += 1;
@@ -533,6 +549,8 @@ class Emulator {
       response = awsError('UnknownOperationException');
     } else if (route.name === 'control') {
       response = this.control(route, query);
+    } else if (route.name === 'batch') {
+      response = this.batch.handle(route, body, query);
     } else if (!resolved.ok) {
       response = resolved.response;
     } else if (route.name === 'converse') {
@@ -782,6 +800,58 @@ class Emulator {
     for (const k of Object.keys(query)) st.controlParams[k] = (st.controlParams[k] || 0) + 1;
   }
 
+  /**
+   * An S3 request (batch lane): its own body cap (objects are bigger than API bodies), S3's SigV4
+   * rules and XML errors; counted as route "s3" in the stats; "s3" faults apply (throttle gives
+   * 503 SlowDown, error gives the fault's code in S3's XML, reset drops the connection).
+   */
+  async serveS3(req, res, requestId, t0) {
+    const st = this.stats;
+    st.requests.total += 1;
+    st.requests.s3 += 1;
+    const summary = { time: new Date(t0).toISOString(), requestId, method: req.method, path: redactTarget(req.url), route: 's3', status: null, errorCode: null, auth: null, accessKeyId: null, fault: null, bodyBytes: 0, ms: 0 };
+    const finish = (r) => {
+      summary.status = r ? r.status : 0;
+      summary.errorCode = r && r.errorCode ? r.errorCode : null;
+      summary.ms = Date.now() - t0;
+      st.responses[String(summary.status)] = (st.responses[String(summary.status)] || 0) + 1;
+      st.last.push(summary);
+      if (st.last.length > LAST_N) st.last.shift();
+      if (!this.quiet) this.log(`${summary.time} ${summary.method} ${summary.path} ${summary.status} ${summary.ms}ms route=s3${summary.errorCode ? ` error=${summary.errorCode}` : ''}`);
+    };
+    const b = await this.readBody(req, this.s3.maxObjectBytes);
+    if (b.aborted) return;
+    if (b.tooLarge) {
+      const r = s3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', requestId);
+      finish(r);
+      this.send(req, res, r, { requestId, noRequestId: true, close: true });
+      return;
+    }
+    summary.bodyBytes = b.body.length;
+    const fault = this.faults.take({ route: 's3', modelIds: new Set() });
+    if (fault) {
+      st.faults[fault.type] += 1;
+      summary.fault = fault.type;
+      const makeError = (f) => (f.type === 'throttle' ? s3Error('SlowDown', 'Please reduce your request rate.', requestId) : s3Error(f.code || 'InternalError', f.message || 'We encountered an internal error. Please try again.', requestId));
+      const pre = await this.preFault(fault, req, res, { finish, requestId, makeError, noRequestId: true });
+      if (pre.done) return;
+    }
+    const r = await handleS3({ req, rawHeaders: wireHeaders(req), body: b.body, store: this.s3, credStore: this.store, region: this.region, now: this.now(), requestId });
+    if (r.auth) {
+      summary.auth = r.auth.scheme;
+      summary.accessKeyId = r.auth.accessKeyId;
+    }
+    if (r.reason) st.rejected[r.reason] += 1;
+    finish(r);
+    const headers = { ...(r.headers || {}), 'x-amz-request-id': requestId };
+    const response = { ...r, headers };
+    if (isGone(req, res)) return;
+    const out = this.headersFor(response, { requestId, noRequestId: true });
+    if (r.headLength !== undefined) out['Content-Length'] = String(r.headLength);
+    res.writeHead(response.status, out);
+    res.end(req.method === 'HEAD' ? undefined : response.body || undefined);
+  }
+
   control(route, query) {
     const region = this.region;
     if (route.op === 'list-foundation-models') {
@@ -898,6 +968,34 @@ class Emulator {
               ids = seedJobs(this.batchJobs, jobs, this.region, this.now());
             }
             return json(200, { ...this.catalog.publicConfig(), jobIds: ids });
+          }
+          break;
+        // batch lane: knobs of the batch job scheduler, its jobs, and the S3 store
+        case '/_emulator/batch':
+          if (m === 'GET') return json(200, this.batch.summary());
+          if (m === 'POST') {
+            if (payload === null) return bad('POST /_emulator/batch needs a JSON object of settings');
+            return json(200, { config: this.batch.configure(payload).config });
+          }
+          if (m === 'DELETE') {
+            this.batch.reset();
+            return json(200, { ok: true });
+          }
+          break;
+        case '/_emulator/s3':
+          if (m === 'GET') return json(200, { buckets: this.s3.summary(), maxObjectBytes: this.s3.maxObjectBytes });
+          if (m === 'POST') {
+            if (!payload || typeof payload !== 'object') return bad('POST /_emulator/s3 needs {"bucket"?, "maxObjectBytes"?}');
+            if (payload.bucket !== undefined) this.s3.bucket(String(payload.bucket), true);
+            if (payload.maxObjectBytes !== undefined) {
+              if (!Number.isInteger(payload.maxObjectBytes) || payload.maxObjectBytes < 1) return bad('maxObjectBytes must be a positive integer');
+              this.s3.maxObjectBytes = payload.maxObjectBytes;
+            }
+            return json(200, { buckets: this.s3.summary() });
+          }
+          if (m === 'DELETE') {
+            this.s3.reset();
+            return json(200, { ok: true });
           }
           break;
         case '/_emulator/clock':

@@ -145,13 +145,13 @@ function mismatchMessage(method, path, headers, body) {
  * Compute the signature the official signer produces for the given request parts.
  * req: {method, path (raw, percent-encoded), query (decoded map), headers (lower-case, only signed), body}
  */
-async function computeSignature(req, { accessKeyId, secretAccessKey, region, signingDate, signedHeaders, service = SERVICE }) {
+async function computeSignature(req, { accessKeyId, secretAccessKey, region, signingDate, signedHeaders, service = SERVICE, s3 = false }) {
   const signer = new SignatureV4({
     service,
     region,
     credentials: { accessKeyId, secretAccessKey }, // token (if any) is already among the signed headers
     sha256: Sha256,
-    uriEscapePath: true,
+    uriEscapePath: !s3, // S3: the path as sent, neither normalised nor encoded twice
     applyChecksum: false,
   });
   const signed = await signer.sign(
@@ -175,7 +175,8 @@ async function computeSignature(req, { accessKeyId, secretAccessKey, region, sig
 /**
  * Verify one request.
  * req: {method, url (raw target), rawHeaders, body (Buffer)}
- * ctx: {store (CredentialStore), region, now (ms), service (default 'bedrock'), allowBearer (default true)}
+ * ctx: {store (CredentialStore), region, now (ms), service (default 'bedrock'), allowBearer (default true),
+ *       s3 (S3's canonical URI rules; default false)}
  * Returns {ok:true, auth:{scheme, accessKeyId, sessionToken}, key} or {ok:false, reason, code, message, response, auth}.
  */
 async function verifyRequest(req, ctx) {
@@ -274,6 +275,7 @@ async function verifyRequest(req, ctx) {
         signingDate: reqTime,
         signedHeaders: parsed.signedHeaders,
         service,
+        s3: Boolean(ctx.s3),
       },
     );
   } catch (e) {

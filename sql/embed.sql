@@ -139,3 +139,45 @@ SELECT model, calls > 0 AS called, input_tokens > 0 AS input_tokens, output_toke
  WHERE model IN ('amazon.titan-embed-text-v2:0', 'cohere.embed-english-v3', 'cohere.embed-v4:0', 'amazon.titan-embed-text-v1')
  ORDER BY model;
 
+
+-- bedrock_enrich fills a real[] column with embeddings: chunked, resumable,
+-- progress in bedrock.jobs; Cohere packs the rows of a chunk 96 a request
+\! node test/emulator/admin.js reset
+CREATE TABLE regress_embed_docs (id int PRIMARY KEY, body text, embedding real[]);
+INSERT INTO regress_embed_docs
+SELECT i, CASE WHEN i % 50 = 0 THEN NULL ELSE 'contract clause ' || i END, NULL
+  FROM generate_series(1, 250) i;
+CALL bedrock_enrich('regress_embed_docs', 'embedding', 'body', 'cohere.embed-english-v3', chunk_size => 100);
+-- 3 chunks of 100, 100 and 50 rows (5 without text): 2 + 2 + 1 requests
+\! node test/emulator/admin.js stat requests.invoke
+SELECT count(embedding) AS filled, count(*) FILTER (WHERE embedding IS NULL) AS left_null,
+       min(array_length(embedding, 1)) AS dims
+  FROM regress_embed_docs;
+SELECT bool_and(embedding = bedrock_embed('cohere.embed-english-v3', body)) AS same_as_bedrock_embed
+  FROM regress_embed_docs WHERE id IN (1, 99, 250);
+SELECT status, rows_total, rows_done, rows_skipped, errors
+  FROM bedrock.jobs WHERE table_name = 'regress_embed_docs' ORDER BY job_id DESC LIMIT 1;
+-- a failed request leaves its rows NULL, counted as errors; a second run
+-- fills them
+\! node test/emulator/admin.js reset
+UPDATE regress_embed_docs SET embedding = NULL WHERE id <= 10;
+\! node test/emulator/admin.js fault '{"type": "error", "route": "invoke", "code": "ThrottlingException", "count": 0}'
+CALL bedrock_enrich('regress_embed_docs', 'embedding', 'body', 'cohere.embed-english-v3', options => '{"max_attempts": 1}');
+SELECT status, rows_done, errors, last_error_code
+  FROM bedrock.jobs WHERE table_name = 'regress_embed_docs' ORDER BY job_id DESC LIMIT 1;
+\! node test/emulator/admin.js clear
+CALL bedrock_enrich('regress_embed_docs', 'embedding', 'body', 'cohere.embed-english-v3',
+                    options => '{"input_type": "clustering"}');
+SELECT status, rows_done, errors
+  FROM bedrock.jobs WHERE table_name = 'regress_embed_docs' ORDER BY job_id DESC LIMIT 1;
+SELECT count(*) FILTER (WHERE embedding IS NULL AND body IS NOT NULL) AS still_null FROM regress_embed_docs;
+-- options.embed: a text column gets the chat path unless told; refusals
+CREATE TABLE regress_embed_misc (id int, body text, n int, t text);
+INSERT INTO regress_embed_misc VALUES (1, 'x', NULL, NULL);
+SELECT regress_try($$CALL bedrock_enrich('regress_embed_misc', 'n', 'body', 'cohere.embed-english-v3')$$);
+SELECT regress_try($$CALL bedrock_enrich('regress_embed_misc', 'n', 'body', 'cohere.embed-english-v3', options => '{"embed": true}')$$);
+SELECT regress_try($$CALL bedrock_enrich('regress_embed_misc', 't', 'body', 'cohere.embed-english-v3', options => '{"embed": "yes"}')$$);
+SELECT regress_try($$CALL bedrock_enrich('regress_embed_docs', 'embedding', 'body', 'cohere.embed-english-v3', system => 'be brief')$$);
+DROP TABLE regress_embed_docs, regress_embed_misc;
+-- leave bedrock.jobs as it was for the suites that count jobs
+DELETE FROM bedrock.enrich_jobs WHERE table_name = 'regress_embed_docs';

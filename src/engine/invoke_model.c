@@ -121,3 +121,42 @@ invoke_append_usage(StringInfo out, const UsageRecord *usage)
 		appendStringInfo(out, ", \"service_latency_ms\": " INT64_FORMAT,
 						 usage->service_latency_ms);
 }
+
+/*
+ * invoke_finish
+ *		An InvokeModel call is over.  When it succeeded, its body (untrusted)
+ *		is parsed and, when read is not NULL, handed to read(response, arg),
+ *		which returns NULL or why the body is not the response expected; a
+ *		body that fails either way makes the call a failure (a malformed
+ *		response).  Usage from the headers, the rate limiter's estimate
+ *		settled, the usage record finished and submitted.  Returns the parsed
+ *		response, or NULL for a failed call (call->error says why).
+ */
+Jsonb *
+invoke_finish(BedrockCall *call, UsageRecord *usage,
+			  const char *(*read) (Jsonb *response, void *arg), void *arg)
+{
+	Jsonb	   *response = NULL;
+
+	if (call->ok)
+	{
+		const char *why = NULL;
+
+		response = json_parse_untrusted(call->response.body,
+										call->response.body_len, &why);
+		if (response != NULL && read != NULL)
+			why = read(response, arg);
+		if (why != NULL)
+		{
+			call->ok = false;
+			response = NULL;
+			aws_error_malformed(&call->response, why, &call->error);
+		}
+		else
+			invoke_fill_usage(&call->response, usage);
+		bedrock_call_settle_tokens(call, usage->total_tokens);
+	}
+	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
+	usage_record_submit(usage);
+	return call->ok ? response : NULL;
+}

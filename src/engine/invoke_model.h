@@ -15,6 +15,7 @@
 #define BEDROCK_INVOKE_MODEL_H
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 #include "chat_options.h"
 #include "runtime.h"
@@ -30,5 +31,8 @@ extern void invoke_prepare(BedrockCall *call, UsageRecord *usage, const char *mo
 						   char *body, size_t body_len, const ChatOptions *opts);
 extern void invoke_fill_usage(const HttpResponse *resp, UsageRecord *usage);
 extern void invoke_append_usage(StringInfo out, const UsageRecord *usage);
+extern Jsonb *invoke_finish(BedrockCall *call, UsageRecord *usage,
+							const char *(*read) (Jsonb *response, void *arg),
+							void *arg);
 
 #endif							/* BEDROCK_INVOKE_MODEL_H */

@@ -112,6 +112,7 @@ start_what_may_start(Batch *b)
 		/* the call's clock starts when it first asks for admission */
 		if (!item->busy)
 		{
+			item->call.batch = true;	/* leaves the interactive reserve */
 			bedrock_call_begin(&item->call);
 			inflight_call_begin(&item->call, &item->usage);
 			item->busy = true;
@@ -252,6 +253,20 @@ batch_begin(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
 }
 
 /*
+ * batch_item_begin
+ *		Whether input i gets a call (it is not NULL and there is a model):
+ *		if so, it counts as remaining, and the caller prepares its call.
+ */
+bool
+batch_item_begin(Batch *b, int i)
+{
+	b->items[i].skip = b->input_nulls[i] || b->model == NULL;
+	if (!b->items[i].skip)
+		b->remaining++;
+	return !b->items[i].skip;
+}
+
+/*
  * batch_run
  *		Run the prepared batch (items not skipped, b->remaining of them):
  *		every call ends through b->complete, or chat_complete into
@@ -339,16 +354,11 @@ bedrock_chat_batch(PG_FUNCTION_ARGS)
 	/* check every prompt before anything is sent */
 	for (i = 0; i < b.n; i++)
 	{
-		BatchItem  *item = &b.items[i];
-
-		item->skip = b.input_nulls[i] || b.model == NULL;
-		if (item->skip)
+		if (!batch_item_begin(&b, i))
 			continue;
 		chat_check_prompt(TextDatumGetCString(b.inputs[i]));
-		chat_prepare(&item->call, &item->usage, b.model,
+		chat_prepare(&b.items[i].call, &b.items[i].usage, b.model,
 					 TextDatumGetCString(b.inputs[i]), system, &b.options);
-		item->call.batch = true;
-		b.remaining++;
 	}
 
 	batch_run_and_return(rsinfo, &b);
@@ -382,18 +392,15 @@ bedrock_converse_batch(PG_FUNCTION_ARGS)
 	/* check every request before anything is sent */
 	for (i = 0; i < b.n; i++)
 	{
-		BatchItem  *item = &b.items[i];
 		char	   *body;
 		size_t		body_len;
 
-		item->skip = b.input_nulls[i] || b.model == NULL;
-		if (item->skip)
+		if (!batch_item_begin(&b, i))
 			continue;
 		body = converse_raw_body(DatumGetJsonbP(b.inputs[i]), "bedrock_converse_batch",
 								 i + 1, &body_len);
-		chat_prepare_body(&item->call, &item->usage, b.model, body, body_len, &b.options);
-		item->call.batch = true;
-		b.remaining++;
+		chat_prepare_body(&b.items[i].call, &b.items[i].usage, b.model, body, body_len,
+						  &b.options);
 	}
 
 	batch_run_and_return(rsinfo, &b);

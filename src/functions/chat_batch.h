@@ -60,6 +60,7 @@ typedef struct Batch
 /* in chat_batch.c */
 extern void batch_begin(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
 						Oid elemtype, int options_arg, int flags);
+extern bool batch_item_begin(Batch *b, int i);
 extern void batch_run(Batch *b);
 extern void batch_run_and_return(ReturnSetInfo *rsinfo, Batch *b);
 

@@ -72,6 +72,26 @@ vector_datum(const EmbedVector *v)
 	return PointerGetDatum(a);
 }
 
+/* What embed_complete reads a response with (invoke_finish's reader). */
+typedef struct EmbedRead
+{
+	const EmbedFamily *family;
+	int			n;
+	EmbedVector *out;
+	UsageRecord *usage;
+} EmbedRead;
+
+static const char *
+embed_read(Jsonb *response, void *arg)
+{
+	EmbedRead  *r = arg;
+
+	if (JB_ROOT_IS_SCALAR(response) || !JB_ROOT_IS_OBJECT(response))
+		return "the response is not a JSON object";
+	return r->family->parse_response(&response->root, r->n, r->out,
+									 &r->usage->input_tokens);
+}
+
 /*
  * embed_complete
  *		A call for n texts is over: read its n vectors into out, submit the
@@ -84,34 +104,12 @@ static bool
 embed_complete(const EmbedFamily *family, BedrockCall *call, UsageRecord *usage,
 			   int n, EmbedVector *out, OnErrorMode on_error)
 {
-	if (call->ok)
-	{
-		const char *why = NULL;
-		Jsonb	   *response = json_parse_untrusted(call->response.body,
-													call->response.body_len, &why);
+	EmbedRead	r = {family, n, out, usage};
 
-		if (response != NULL)
-		{
-			if (JB_ROOT_IS_SCALAR(response) || !JB_ROOT_IS_OBJECT(response))
-				why = "the response is not a JSON object";
-			else
-				why = family->parse_response(&response->root, n, out,
-											 &usage->input_tokens);
-		}
-		if (why != NULL)
-		{
-			call->ok = false;
-			aws_error_malformed(&call->response, why, &call->error);
-		}
-		else
-			invoke_fill_usage(&call->response, usage);
-		bedrock_call_settle_tokens(call, usage->total_tokens);
-	}
-	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
-	usage_record_submit(usage);
-	if (!call->ok)
-		(void) chat_failure_result(call, on_error); /* raises for "raise" */
-	return call->ok;
+	if (invoke_finish(call, usage, embed_read, &r) != NULL)
+		return true;
+	(void) chat_failure_result(call, on_error); /* raises for "raise" */
+	return false;
 }
 
 /*
@@ -321,7 +319,6 @@ bedrock_embed_batch(PG_FUNCTION_ARGS)
 			body = build_request(eb.family, ptexts, packs[p].n, &eopts, &body_len);
 			pfree(ptexts);
 			invoke_prepare(&item->call, &item->usage, b.model, body, body_len, &b.options);
-			item->call.batch = true;
 			item->arg = &packs[p];
 		}
 		b.n = npacks;

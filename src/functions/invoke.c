@@ -68,27 +68,10 @@ native_body(Jsonb *body, const char *funcname, int position, size_t *len)
 static Jsonb *
 invoke_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 {
-	Jsonb	   *response = NULL;
+	Jsonb	   *response = invoke_finish(call, usage, NULL, NULL);
 	StringInfoData out;
 
-	if (call->ok)
-	{
-		const char *why = NULL;
-
-		response = json_parse_untrusted(call->response.body,
-										call->response.body_len, &why);
-		if (response == NULL)
-		{
-			call->ok = false;
-			aws_error_malformed(&call->response, why, &call->error);
-		}
-		else
-			invoke_fill_usage(&call->response, usage);
-		bedrock_call_settle_tokens(call, usage->total_tokens);
-	}
-	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
-	usage_record_submit(usage);
-	if (!call->ok)
+	if (response == NULL)
 		return chat_failure_result(call, opts->on_error);
 
 	initStringInfo(&out);
@@ -182,18 +165,15 @@ bedrock_invoke_batch(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < b.n; i++)
 	{
-		BatchItem  *item = &b.items[i];
 		char	   *body;
 		size_t		body_len;
 
-		item->skip = b.input_nulls[i] || b.model == NULL;
-		if (item->skip)
+		if (!batch_item_begin(&b, i))
 			continue;
 		body = native_body(DatumGetJsonbP(b.inputs[i]), "bedrock_invoke_batch",
 						   i + 1, &body_len);
-		invoke_prepare(&item->call, &item->usage, b.model, body, body_len, &b.options);
-		item->call.batch = true;
-		b.remaining++;
+		invoke_prepare(&b.items[i].call, &b.items[i].usage, b.model, body, body_len,
+					   &b.options);
 	}
 	b.complete = invoke_batch_complete;
 

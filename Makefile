@@ -26,6 +26,12 @@ OBJS = \
 	src/secret_wipe.o \
 	src/functions/chat.o \
 	src/functions/chat_batch.o \
+	src/functions/embed.o \
+	src/functions/invoke.o \
+	src/engine/embed_family.o \
+	src/engine/embed_titan.o \
+	src/engine/embed_cohere.o \
+	src/engine/invoke_model.o \
 	src/functions/identity.o \
 	src/functions/sign_request.o \
 	src/functions/enrich_timeout.o \
@@ -89,7 +95,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
 	rate_limits usage_encoding upgrade roles catalog \
-	batch_jobs
+	batch_jobs embed invoke
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

@@ -27,11 +27,15 @@
 
 #define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields"
 #define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error"
+#define VALID_EMBED_OPTIONS "dimensions, normalize, input_type, truncate, output_dimension, timeout_ms, max_attempts, on_error"
 
 /* The options a function takes, for the hint of an unknown one. */
 static const char *
 valid_options(int flags)
 {
+	if (flags & CHAT_OPTIONS_EMBED)
+		return (flags & CHAT_OPTIONS_BATCH) ?
+			VALID_EMBED_OPTIONS ", concurrency" : VALID_EMBED_OPTIONS;
 	if (flags & CHAT_OPTIONS_RAW_REQUEST)
 		return (flags & CHAT_OPTIONS_BATCH) ?
 			VALID_RAW_REQUEST_OPTIONS ", concurrency" : VALID_RAW_REQUEST_OPTIONS;
@@ -48,6 +52,18 @@ is_inference_option(const char *key)
 {
 	static const char *const keys[] = {"max_tokens", "temperature", "top_p",
 	"stop_sequences", "raw", "additional_model_request_fields"};
+
+	for (int i = 0; i < lengthof(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Options an embedding function reads itself (embed_options_parse). */
+static bool
+is_embed_option(const char *key)
+{
+	static const char *const keys[] = {EMBED_OPTION_KEYS};
 
 	for (int i = 0; i < lengthof(keys); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -164,7 +180,7 @@ stop_sequences_option(const char *funcname, const JsonbValue *v)
 }
 
 static OnErrorMode
-on_error_option(const char *funcname, const JsonbValue *v)
+on_error_option(const char *funcname, const JsonbValue *v, bool embed)
 {
 	if (v->type != jbvString)
 		wrong_type(funcname, "on_error", "a string", v);
@@ -173,7 +189,15 @@ on_error_option(const char *funcname, const JsonbValue *v)
 	if (v->val.string.len == 4 && strncmp(v->val.string.val, "null", 4) == 0)
 		return ON_ERROR_NULL;
 	if (v->val.string.len == 4 && strncmp(v->val.string.val, "json", 4) == 0)
+	{
+		if (embed)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"on_error\" of %s cannot be \"json\"", funcname),
+					 errdetail("An embedding is a real[], which cannot hold an error object."),
+					 errhint("Use \"null\", and find the failures in bedrock.usage_log.")));
 		return ON_ERROR_JSON;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for option \"on_error\" of %s: \"%.*s\"",
@@ -199,6 +223,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 {
 	bool		batch = (flags & CHAT_OPTIONS_BATCH) != 0;
 	bool		raw_request = (flags & CHAT_OPTIONS_RAW_REQUEST) != 0;
+	bool		embed = (flags & CHAT_OPTIONS_EMBED) != 0;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
@@ -206,7 +231,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 	memset(opts, 0, sizeof(*opts));
 	opts->timeout_ms = bedrock_timeout_ms;
 	opts->max_attempts = bedrock_max_attempts;
-	opts->on_error = batch ? ON_ERROR_JSON : ON_ERROR_RAISE;
+	opts->on_error = !batch ? ON_ERROR_RAISE : embed ? ON_ERROR_NULL : ON_ERROR_JSON;
 	opts->concurrency = bedrock_max_concurrency;
 	opts->raw = raw_request;
 
@@ -218,6 +243,8 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 				 errmsg("options of %s must be a JSON object", funcname),
 				 raw_request ?
 				 errhint("For example: '{\"timeout_ms\": 30000, \"max_attempts\": 5}'.") :
+				 embed ?
+				 errhint("For example: '{\"dimensions\": 512, \"timeout_ms\": 30000}'.") :
 				 errhint("For example: '{\"max_tokens\": 200, \"temperature\": 0.2}'.")));
 
 	it = JsonbIteratorInit(&options->root);
@@ -238,9 +265,22 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" is not an option of %s", key, funcname),
+					 (flags & CHAT_OPTIONS_NATIVE) ?
+					 errdetail("%s sends the model's native request body it is given and returns the whole response.",
+							   funcname) :
 					 errdetail("%s sends the Converse request it is given and returns the whole response.",
 							   funcname),
+					 (flags & CHAT_OPTIONS_NATIVE) ?
+					 errhint("Put inference settings in the body, as the model's documentation says.") :
 					 errhint("Put inference settings in the request, for example \"inferenceConfig\": {\"maxTokens\": 200}.")));
+		if (embed && is_embed_option(key))
+			continue;			/* the embedding function's own */
+		if (embed && is_inference_option(key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" is not an option of %s", key, funcname),
+					 errdetail("Embedding models take no inference settings."),
+					 errhint("Valid options are: %s.", valid_options(flags))));
 		if (strcmp(key, "max_tokens") == 0)
 			opts->max_tokens = (int) integer_option(funcname, key, &val, 1, PG_INT32_MAX, NULL);
 		else if (strcmp(key, "temperature") == 0)
@@ -260,7 +300,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 		else if (strcmp(key, "max_attempts") == 0)
 			opts->max_attempts = (int) integer_option(funcname, key, &val, 1, 10, NULL);
 		else if (strcmp(key, "on_error") == 0)
-			opts->on_error = on_error_option(funcname, &val);
+			opts->on_error = on_error_option(funcname, &val, embed);
 		else if (strcmp(key, "raw") == 0)
 		{
 			if (val.type != jbvBool)

@@ -43,6 +43,11 @@ typedef struct ChatOptions
 /* what the function taking the options is (chat_options_parse's flags) */
 #define CHAT_OPTIONS_BATCH		0x01	/* many calls: "concurrency", on_error "json" */
 #define CHAT_OPTIONS_RAW_REQUEST 0x02	/* the caller passes the Converse request */
+#define CHAT_OPTIONS_NATIVE		0x04	/* ... or InvokeModel's native body */
+#define CHAT_OPTIONS_EMBED		0x08	/* an embedding: real[] results, and the
+										 * keys of EMBED_OPTION_KEYS are the
+										 * caller's (embed_options_parse) */
+#define EMBED_OPTION_KEYS "dimensions", "normalize", "input_type", "truncate", "output_dimension"
 
 extern void chat_options_parse(Jsonb *options, const char *funcname,
 							   int flags, ChatOptions *opts);

@@ -24,6 +24,7 @@
 #include "chat_options.h"
 #include "converse.h"
 #include "inflight_calls.h"
+#include "invoke_model.h"
 #include "runtime.h"
 #include "usage.h"
 
@@ -46,12 +47,12 @@ append_attempts_and_latency(StringInfo out, const BedrockCall *call)
 }
 
 /*
- * append_call_facts
+ * chat_append_call_facts
  *		The members every successful result carries: model, request id,
  *		attempts, client latency.
  */
-static void
-append_call_facts(StringInfo out, const BedrockCall *call)
+void
+chat_append_call_facts(StringInfo out, const BedrockCall *call)
 {
 	const char *rid = http_response_header(&call->response, "x-amzn-RequestId");
 
@@ -66,12 +67,12 @@ append_call_facts(StringInfo out, const BedrockCall *call)
 }
 
 /*
- * failure_result
+ * chat_failure_result
  *		What a failed call returns under on_error: raises for "raise",
  *		NULL for "null", the error object for "json".
  */
-static Jsonb *
-failure_result(const BedrockCall *call, OnErrorMode on_error)
+Jsonb *
+chat_failure_result(const BedrockCall *call, OnErrorMode on_error)
 {
 	StringInfoData out;
 
@@ -104,7 +105,7 @@ chat_result(BedrockCall *call, const ChatOptions *opts, Jsonb *response)
 	initStringInfo(&members);
 	if (!converse_append_result(&members, response))
 		elog(ERROR, "Converse response without output");	/* checked before */
-	append_call_facts(&members, call);
+	chat_append_call_facts(&members, call);
 	if (opts->raw)
 	{
 		appendStringInfoString(&members, ", \"response\": ");
@@ -122,15 +123,8 @@ void
 chat_prepare_body(BedrockCall *call, UsageRecord *usage, const char *model,
 				  char *body, size_t body_len, const ChatOptions *opts)
 {
-	memset(call, 0, sizeof(*call));
-	call->operation = "Converse";
-	call->path_suffix = "converse";
-	call->model = model;
-	call->body = body;
-	call->body_len = body_len;
-	call->timeout_ms = opts->timeout_ms;
-	call->max_attempts = opts->max_attempts;
-	usage_record_init(usage, "converse", model);
+	runtime_call_prepare(call, usage, "Converse", "converse", "converse", model,
+						 body, body_len, opts);
 }
 
 /*
@@ -172,6 +166,29 @@ chat_interrupted(BedrockCall *call, UsageRecord *usage)
 }
 
 /*
+ * chat_run_call
+ *		Make a prepared call, registered in flight while it is under way (so
+ *		that even a FATAL leaves its usage record); an ERROR meanwhile (a
+ *		cancel) submits the usage record before it goes on.
+ */
+void
+chat_run_call(BedrockCall *call, UsageRecord *usage)
+{
+	PG_TRY();
+	{
+		inflight_call_begin(call, usage);
+		bedrock_runtime_call(call);
+		inflight_call_end(usage);
+	}
+	PG_CATCH();
+	{
+		chat_interrupted(call, usage);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
  * chat_complete
  *		A call is over: check the response, submit the usage record, and
  *		return the result, or what on_error says for a failure (which may be
@@ -206,7 +223,7 @@ chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 
 	if (call->ok)
 		return chat_result(call, opts, response);
-	return failure_result(call, opts->on_error);
+	return chat_failure_result(call, opts->on_error);
 }
 
 /*
@@ -267,18 +284,7 @@ run_single_call(FunctionCallInfo fcinfo, SingleCall *sc)
 {
 	Jsonb	   *result;
 
-	PG_TRY();
-	{
-		inflight_call_begin(&sc->call, &sc->usage);
-		bedrock_runtime_call(&sc->call);
-		inflight_call_end(&sc->usage);
-	}
-	PG_CATCH();
-	{
-		chat_interrupted(&sc->call, &sc->usage);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	chat_run_call(&sc->call, &sc->usage);
 	result = chat_complete(&sc->call, &sc->usage, &sc->options);
 
 	MemoryContextSwitchTo(sc->outercxt);

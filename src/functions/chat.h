@@ -14,6 +14,7 @@
 #ifndef BEDROCK_CHAT_H
 #define BEDROCK_CHAT_H
 
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "chat_options.h"
@@ -28,6 +29,9 @@ extern void chat_prepare_body(BedrockCall *call, UsageRecord *usage,
 extern void chat_prepare(BedrockCall *call, UsageRecord *usage, const char *model,
 						 const char *prompt, const char *system,
 						 const ChatOptions *opts);
+extern void chat_append_call_facts(StringInfo out, const BedrockCall *call);
+extern Jsonb *chat_failure_result(const BedrockCall *call, OnErrorMode on_error);
+extern void chat_run_call(BedrockCall *call, UsageRecord *usage);
 extern void chat_interrupted(BedrockCall *call, UsageRecord *usage);
 extern Jsonb *chat_complete(BedrockCall *call, UsageRecord *usage,
 							const ChatOptions *opts);

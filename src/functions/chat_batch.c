@@ -40,38 +40,12 @@
 
 #include "bedrock_fdw.h"
 #include "chat.h"
+#include "chat_batch.h"
 #include "converse.h"
 #include "inflight_calls.h"
 
 PG_FUNCTION_INFO_V1(bedrock_chat_batch);
 PG_FUNCTION_INFO_V1(bedrock_converse_batch);
-
-typedef struct BatchItem
-{
-	BedrockCall call;
-	UsageRecord usage;
-	bool		skip;			/* NULL prompt: no call, NULL result */
-	bool		busy;			/* started and not over: in flight */
-	TimestampTz retry_at;		/* when waiting for a retry; else 0 */
-	Jsonb	   *result;
-} BatchItem;
-
-typedef struct Batch
-{
-	MemoryContext batchcxt;		/* everything of the batch but its rows */
-	MemoryContext outercxt;		/* the caller's */
-	char	   *model;			/* NULL: every row NULL, no call */
-	Datum	   *inputs;			/* the array's elements (prompts, requests) */
-	bool	   *input_nulls;
-	ChatOptions options;
-	BatchItem  *items;
-	int			n;
-	int			next_new;		/* first item not started yet */
-	int			in_flight;		/* attempts on the wire */
-	int			remaining;		/* items not over */
-	List	   *waiting;		/* items waiting for a retry */
-	TimestampTz admit_at;		/* no start before: the rate limiter said */
-} Batch;
 
 /*
  * admitted
@@ -138,6 +112,7 @@ start_what_may_start(Batch *b)
 		/* the call's clock starts when it first asks for admission */
 		if (!item->busy)
 		{
+			item->call.batch = true;	/* leaves the interactive reserve */
 			bedrock_call_begin(&item->call);
 			inflight_call_begin(&item->call, &item->usage);
 			item->busy = true;
@@ -244,19 +219,22 @@ run_batch(Batch *b)
 		item->busy = false;
 		inflight_call_end(&item->usage);
 		b->remaining--;
-		item->result = chat_complete(&item->call, &item->usage, &b->options);
+		if (b->complete != NULL)
+			b->complete(b, item);
+		else
+			item->result = chat_complete(&item->call, &item->usage, &b->options);
 	}
 }
 
 /*
- * begin_batch
+ * batch_begin
  *		What both batch functions start with: a private memory context (made
  *		current), the elements of the array argument 1 (of elemtype), the
  *		options of argument options_arg parsed for funcname under flags, the
  *		model of argument 0, checked, and an item per element.
  */
-static void
-begin_batch(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
+void
+batch_begin(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
 			Oid elemtype, int options_arg, int flags)
 {
 	b->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_fdw batch",
@@ -275,14 +253,28 @@ begin_batch(FunctionCallInfo fcinfo, Batch *b, const char *funcname,
 }
 
 /*
- * run_and_return
- *		Run the prepared batch and put one row per item, (ord, result), into
- *		the set-returning function's tuplestore; the batch's memory context
- *		is deleted.  Should the batch be interrupted, every call under way
- *		is recorded before the error goes on.
+ * batch_item_begin
+ *		Whether input i gets a call (it is not NULL and there is a model):
+ *		if so, it counts as remaining, and the caller prepares its call.
  */
-static void
-run_and_return(ReturnSetInfo *rsinfo, Batch *b)
+bool
+batch_item_begin(Batch *b, int i)
+{
+	b->items[i].skip = b->input_nulls[i] || b->model == NULL;
+	if (!b->items[i].skip)
+		b->remaining++;
+	return !b->items[i].skip;
+}
+
+/*
+ * batch_run
+ *		Run the prepared batch (items not skipped, b->remaining of them):
+ *		every call ends through b->complete, or chat_complete into
+ *		item->result when it is NULL.  Should the batch be interrupted,
+ *		every call under way is recorded before the error goes on.
+ */
+void
+batch_run(Batch *b)
 {
 	int			i;
 
@@ -301,6 +293,20 @@ run_and_return(ReturnSetInfo *rsinfo, Batch *b)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * batch_run_and_return
+ *		Run the prepared batch and put one row per item, (ord, result), into
+ *		the set-returning function's tuplestore; the batch's memory context
+ *		is deleted.
+ */
+void
+batch_run_and_return(ReturnSetInfo *rsinfo, Batch *b)
+{
+	int			i;
+
+	batch_run(b);
 
 	MemoryContextSwitchTo(b->outercxt);
 	for (i = 0; i < b->n; i++)
@@ -339,7 +345,7 @@ bedrock_chat_batch(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	begin_batch(fcinfo, &b, "bedrock_chat_batch", TEXTOID, 3, 0);
+	batch_begin(fcinfo, &b, "bedrock_chat_batch", TEXTOID, 3, 0);
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (system != NULL && system[0] == '\0')
@@ -348,19 +354,14 @@ bedrock_chat_batch(PG_FUNCTION_ARGS)
 	/* check every prompt before anything is sent */
 	for (i = 0; i < b.n; i++)
 	{
-		BatchItem  *item = &b.items[i];
-
-		item->skip = b.input_nulls[i] || b.model == NULL;
-		if (item->skip)
+		if (!batch_item_begin(&b, i))
 			continue;
 		chat_check_prompt(TextDatumGetCString(b.inputs[i]));
-		chat_prepare(&item->call, &item->usage, b.model,
+		chat_prepare(&b.items[i].call, &b.items[i].usage, b.model,
 					 TextDatumGetCString(b.inputs[i]), system, &b.options);
-		item->call.batch = true;
-		b.remaining++;
 	}
 
-	run_and_return(rsinfo, &b);
+	batch_run_and_return(rsinfo, &b);
 	PG_RETURN_NULL();
 }
 
@@ -385,26 +386,23 @@ bedrock_converse_batch(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	begin_batch(fcinfo, &b, "bedrock_converse_batch", JSONBOID, 2,
+	batch_begin(fcinfo, &b, "bedrock_converse_batch", JSONBOID, 2,
 				CHAT_OPTIONS_RAW_REQUEST);
 
 	/* check every request before anything is sent */
 	for (i = 0; i < b.n; i++)
 	{
-		BatchItem  *item = &b.items[i];
 		char	   *body;
 		size_t		body_len;
 
-		item->skip = b.input_nulls[i] || b.model == NULL;
-		if (item->skip)
+		if (!batch_item_begin(&b, i))
 			continue;
 		body = converse_raw_body(DatumGetJsonbP(b.inputs[i]), "bedrock_converse_batch",
 								 i + 1, &body_len);
-		chat_prepare_body(&item->call, &item->usage, b.model, body, body_len, &b.options);
-		item->call.batch = true;
-		b.remaining++;
+		chat_prepare_body(&b.items[i].call, &b.items[i].usage, b.model, body, body_len,
+						  &b.options);
 	}
 
-	run_and_return(rsinfo, &b);
+	batch_run_and_return(rsinfo, &b);
 	PG_RETURN_NULL();
 }

@@ -196,3 +196,24 @@ test('Bedrock API key (bearer) auth through the SDK', async () => {
   assert.equal(out.output.message.content[1].text, 'Summary (1 word): bearer');
   assert.equal(emu.stats.last.at(-1).auth, 'bearer');
 });
+
+test('InvokeModelCommand: Cohere Embed v3/v4 and Titan v1 (96 texts a request, 97 refused)', async () => {
+  const c = client(t.TEMPORARY);
+  const texts = Array.from({ length: 96 }, (_, i) => `text number ${i}`);
+  const send = (modelId, body) =>
+    c.send(new InvokeModelCommand({ modelId, contentType: 'application/json', accept: 'application/json', body: JSON.stringify(body) }));
+  const v3 = JSON.parse(Buffer.from((await send('cohere.embed-english-v3', { texts, input_type: 'search_document' })).body).toString('utf8'));
+  assert.equal(v3.embeddings.length, 96);
+  assert.ok(Number(c.lastHeaders['x-amzn-bedrock-input-token-count']) > 0);
+  const v4 = JSON.parse(
+    Buffer.from((await send('cohere.embed-v4:0', { texts: ['a'], input_type: 'search_query', output_dimension: 512, embedding_types: ['float'] })).body).toString('utf8'),
+  );
+  assert.equal(v4.embeddings.float[0].length, 512);
+  const v1 = JSON.parse(Buffer.from((await send('amazon.titan-embed-text-v1', { inputText: 'hello' })).body).toString('utf8'));
+  assert.equal(v1.embedding.length, 1536);
+  await assert.rejects(send('cohere.embed-english-v3', { texts: [...texts, 'x'], input_type: 'search_document' }), (e) => {
+    assert.equal(e.name, 'ValidationException');
+    assert.match(e.message, /expected maximum item count: 96, found: 97/);
+    return true;
+  });
+});

@@ -88,14 +88,14 @@ test('unknown routes and wrong methods -> 404 UnknownOperationException', async 
 test('control plane: list and get foundation models, inference profiles', async () => {
   let r = await t.signedCall({ port, method: 'GET', path: '/foundation-models' });
   assert.equal(r.status, 200);
-  assert.equal(r.json.modelSummaries.length, 9);
+  assert.equal(r.json.modelSummaries.length, 11);
   r = await t.signedCall({ port, method: 'GET', path: '/foundation-models', query: { byProvider: 'anthropic' } });
   assert.deepEqual(
     r.json.modelSummaries.map((m) => m.modelId).sort(),
     ['anthropic.claude-3-5-haiku-20241022-v1:0', 'anthropic.claude-3-haiku-20240307-v1:0', 'anthropic.claude-3-opus-20240229-v1:0'],
   );
   r = await t.signedCall({ port, method: 'GET', path: '/foundation-models', query: { byOutputModality: 'EMBEDDING' } });
-  assert.equal(r.json.modelSummaries.length, 3);
+  assert.equal(r.json.modelSummaries.length, 5);
   const s = r.json.modelSummaries[0];
   for (const k of ['modelArn', 'modelId', 'modelName', 'providerName', 'inputModalities', 'outputModalities', 'responseStreamingSupported', 'customizationsSupported', 'inferenceTypesSupported', 'modelLifecycle']) {
     assert.ok(k in s, k);

@@ -54,14 +54,18 @@ OBJS = \
 	src/workers/worker_slot.o \
 	src/workers/credentials_worker.o \
 	src/workers/usage_launcher.o \
-	src/workers/usage_writer.o
+	src/workers/usage_writer.o \
+	src/fdw/fdw_options.o \
+	src/fdw/bedrock_target.o \
+	src/fdw/identity_fetch.o \
+	src/fdw/identity_cache.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
 # every layer's folder is on the include path, so that a file includes
 # "x.h" wherever x.h lives
 SRC_DIRS = src src/functions src/engine src/aws src/credentials src/usage \
-	src/workers
+	src/workers src/fdw
 PG_CPPFLAGS = $(addprefix -I,$(SRC_DIRS)) $(shell curl-config --cflags 2>/dev/null)
 # Our own code is warning-free; -Wunused-parameter and
 # -Wmissing-field-initializers are off as in PostgreSQL's own build
@@ -76,7 +80,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 # configuration (it holds the emulator's port) and passes it here.
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
-	rate_limits usage_encoding upgrade roles
+	rate_limits usage_encoding upgrade roles fdw
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

@@ -15,11 +15,13 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "chat.h"
 #include "chat_options.h"
 #include "converse.h"
@@ -130,6 +132,8 @@ chat_prepare_body(BedrockCall *call, UsageRecord *usage, const char *model,
 	call->body_len = body_len;
 	call->timeout_ms = opts->timeout_ms;
 	call->max_attempts = opts->max_attempts;
+	/* the server and identity, checked before anything is under way */
+	call->target = bedrock_target_lookup(opts->server, GetUserId());
 	usage_record_init(usage, "converse", model);
 }
 

@@ -23,6 +23,7 @@ const USAGE = [
   "  services '<json>'       configure IMDS / container / STS         POST   /_emulator/credential-services",
   "                          (partial: '{\"imds\":{\"lifetimeSeconds\":60}}'); without an argument: print the config",
   "  role '<json>'           add an assumable role {\"arn\",\"externalId\"?,\"account\"?}   POST /_emulator/roles",
+  "  sts-log                 print the AssumeRole requests STS saw    GET    /_emulator/sts-log",
   "  web-identity-token T    register a web identity token (T, or '{\"token\":…,\"subject\":…}')",
   "                                                                   POST   /_emulator/web-identity-tokens",
   "  wait-ready [seconds]    wait (default 10 s) for the port file and a successful GET",
@@ -220,6 +221,9 @@ async function main() {
     case 'role':
       await call(o, 'POST', '/_emulator/roles', parseJsonArg(args[0], 'role'));
       return;
+    case 'sts-log':
+      process.stdout.write(`${JSON.stringify(await call(o, 'GET', '/_emulator/sts-log'), null, 2)}\n`);
+      return;
     case 'web-identity-token': {
       if (args[0] === undefined || args[0] === '') fail('web-identity-token needs a token or a JSON object');
       const spec = args[0].trim().startsWith('{') ? parseJsonArg(args[0], 'web-identity-token') : { token: args[0] };
@@ -233,7 +237,7 @@ async function main() {
       return;
     }
     case undefined:
-      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, web-identity-token, wait-ready)');
+      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, sts-log, web-identity-token, wait-ready)');
       return;
     default:
       fail(`unknown command ${cmd}`);

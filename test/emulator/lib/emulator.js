@@ -7,7 +7,7 @@ const http2 = require('http2');
 const tlsLib = require('tls');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
-const { CredentialStore } = require('./credentials');
+const { CredentialStore, identityOf } = require('./credentials');
 const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
@@ -98,6 +98,7 @@ function zeroStats() {
     tokens: { input: 0, output: 0 },
     credentialFetches, // successful (200) credential-service responses, by kind
     issuedCredentials: 0, // temporary credentials issued by STS, IMDS and the container endpoint
+    callsByPrincipal: {}, // signed API requests by the IAM principal of their key (ARN)
     last: [],
   };
 }
@@ -470,6 +471,11 @@ class Emulator {
       this.send(req, res, v.response, { requestId });
       return;
     }
+    // who signed: the IAM principal of the key (assumed roles are distinct per role and session)
+    if (v.key) {
+      const who = identityOf(v.key).arn;
+      st.callsByPrincipal[who] = (st.callsByPrincipal[who] || 0) + 1;
+    }
 
     // --- model resolution (response deferred until after faults) ---
     let resolved = null;
@@ -834,6 +840,13 @@ class Emulator {
             if (payload === null) return bad('POST /_emulator/roles needs {"arn", "externalId"?, "account"?} or an array of them');
             const added = this.services.addRoles(payload);
             return json(200, { added, roles: this.services.listRoles().length });
+          }
+          break;
+        case '/_emulator/sts-log':
+          if (m === 'GET') return json(200, { assumeRole: this.services.assumeRoleLog });
+          if (m === 'DELETE') {
+            this.services.assumeRoleLog = [];
+            return json(200, { ok: true });
           }
           break;
         case '/_emulator/web-identity-tokens':

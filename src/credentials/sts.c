@@ -351,7 +351,6 @@ sts_assume_role_with(const AwsCredentials *source, const StsAssumeRoleParams *p,
 	char	   *name;
 	char	   *principal;
 	CredentialFetchStatus st;
-	ListCell   *lc;
 	int			n = 0;
 
 	name = psprintf("%s%s", source->source, ASSUME_ROLE_SUFFIX);
@@ -369,16 +368,13 @@ sts_assume_role_with(const AwsCredentials *source, const StsAssumeRoleParams *p,
 	if (p->external_id != NULL && p->external_id[0] != '\0')
 		add_setting_param(&call, "ExternalId", p->external_id);
 	/* p->tags: key, value, key, value, ... */
-	foreach(lc, p->tags)
+	for (int i = 0; i + 1 < list_length(p->tags); i += 2)
 	{
-		const char *key = lfirst(lc);
-		const char *value;
-
-		lc = lnext(p->tags, lc);
-		value = lfirst(lc);
 		n++;
-		add_setting_param(&call, psprintf("Tags.member.%d.Key", n), key);
-		add_setting_param(&call, psprintf("Tags.member.%d.Value", n), value);
+		add_setting_param(&call, psprintf("Tags.member.%d.Key", n),
+						  (const char *) list_nth(p->tags, i));
+		add_setting_param(&call, psprintf("Tags.member.%d.Value", n),
+						  (const char *) list_nth(p->tags, i + 1));
 	}
 
 	if (!sts_call(&call, error))

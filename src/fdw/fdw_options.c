@@ -25,6 +25,7 @@
 #include <ctype.h>
 
 #include "access/reloptions.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
@@ -124,6 +125,8 @@ context_name(Oid context)
 			return "foreign tables";
 		case ForeignDataWrapperRelationId:
 			return "the foreign data wrapper";
+		case AttributeRelationId:
+			return "columns of foreign tables";
 		default:
 			return "this object";
 	}

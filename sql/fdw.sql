@@ -70,6 +70,8 @@ CREATE ROLE regress_fdw_alice LOGIN;
 CREATE ROLE regress_fdw_bob LOGIN;
 GRANT bedrock_user TO regress_fdw_alice, regress_fdw_bob;
 
+\! node test/emulator/admin.js reset
+
 SET ROLE regress_fdw_alice;
 -- no USAGE: 42501, no request sent
 SELECT regress_try($$SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'hi', NULL, '{"server": "regress_bedrock"}')::text$$);

@@ -237,7 +237,8 @@ fetched_credentials_rejected(const BedrockCall *call)
 	const char *code = call->error.code;
 
 	if (strcmp(call->credential_source, "static") == 0 ||
-		strcmp(call->credential_source, "environment") == 0)
+		strcmp(call->credential_source, "environment") == 0 ||
+		strcmp(call->credential_source, "user_mapping") == 0)
 		return false;
 	return strcmp(code, "ExpiredTokenException") == 0 ||
 		strcmp(code, "ExpiredToken") == 0 ||

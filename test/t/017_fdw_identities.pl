@@ -148,7 +148,8 @@ my $dump = "${PostgreSQL::Test::Utils::tmp_check}/fdw.dump";
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
-my $catalog = q{SELECT s.srvname, s.srvoptions, m.usename, m.umoptions, s.srvacl
+my $catalog = q{SELECT s.srvname, s.srvoptions, m.usename,
+	(SELECT array_agg(o ORDER BY o) FROM unnest(m.umoptions) o), s.srvacl
 	FROM pg_foreign_server s LEFT JOIN pg_user_mappings m ON m.srvid = s.oid ORDER BY 1, 3};
 is($node->safe_psql('restored', $catalog), $node->safe_psql('postgres', $catalog),
 	'servers, their grants and user mappings are restored as they were');

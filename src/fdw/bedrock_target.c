@@ -90,7 +90,8 @@ check_server_name(char **newval, void **extra, GucSource source)
 
 /*
  * bedrock_target_define_gucs
- *		bedrock.server and bedrock.max_identities; from bedrock_define_gucs.
+ *		bedrock.server and, while shared_preload_libraries is processed,
+ *		bedrock.max_identities; from bedrock_define_gucs.
  */
 void
 bedrock_target_define_gucs(void)
@@ -104,6 +105,9 @@ bedrock_target_define_gucs(void)
 							   0,
 							   check_server_name, NULL, NULL);
 
+	/* sizes shared memory: only while preloading (PGC_POSTMASTER) */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("bedrock.max_identities",
 							"Most AWS identities (server, user mapping and role) whose credentials the credentials worker keeps.",
 							NULL,

@@ -220,6 +220,19 @@ static const char *const source_names[] = {
 	[CREDENTIAL_SOURCE_INSTANCE] = "instance",
 };
 
+/*
+ * credential_source_from_name
+ *		The CredentialSource of a name ("auto", "static", ...); -1 if none.
+ */
+int
+credential_source_from_name(const char *name)
+{
+	for (int i = 0; i < lengthof(source_names); i++)
+		if (strcmp(name, source_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 /* Adapters giving the local providers the network providers' shape. */
 static CredentialFetchStatus
 fetch_from_settings(AwsCredentials *out, StringInfo error)

@@ -71,6 +71,7 @@ extern void credentials_resolve(AwsCredentials *out);
 extern void credentials_report_rejected(const AwsCredentials *creds);
 extern CredentialFetchStatus credentials_fetch(AwsCredentials *out,
 											   StringInfo error);
+extern int	credential_source_from_name(const char *name);
 extern CredentialFetchStatus credentials_fetch_base(int source,
 													AwsCredentials *out,
 													StringInfo error);

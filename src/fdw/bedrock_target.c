@@ -180,23 +180,15 @@ find_user_mapping(Oid userid, Oid serverid, List **options)
 	return umid;
 }
 
+/* The CredentialSource of a validated credential_source option. */
 static int
 credential_source_number(const char *name)
 {
-	static const char *const names[] = {
-		[CREDENTIAL_SOURCE_AUTO] = "auto",
-		[CREDENTIAL_SOURCE_STATIC] = "static",
-		[CREDENTIAL_SOURCE_ENVIRONMENT] = "environment",
-		[CREDENTIAL_SOURCE_WEB_IDENTITY] = "web_identity",
-		[CREDENTIAL_SOURCE_CONTAINER] = "container",
-		[CREDENTIAL_SOURCE_INSTANCE] = "instance",
-	};
+	int			source = credential_source_from_name(name);
 
-	for (int i = 0; i < lengthof(names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return i;
-	elog(ERROR, "unknown credential_source \"%s\"", name);	/* validated */
-	return -1;
+	if (source < 0)
+		elog(ERROR, "unknown credential_source \"%s\"", name);
+	return source;
 }
 
 /* Fill role from role_arn, external_id, role_session_name, duration options. */

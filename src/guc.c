@@ -30,8 +30,8 @@
 #include "utils/guc.h"
 
 #include "bedrock_fdw.h"
-#include "credentials.h"
 #include "bedrock_target.h"
+#include "credentials.h"
 #include "rate_limiter.h"
 
 char	   *bedrock_region = NULL;

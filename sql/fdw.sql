@@ -194,6 +194,13 @@ SET ROLE regress_fdw_alice;
 SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'regress_bedrock' ORDER BY 1;
 RESET ROLE;
 
+-- a mapping's inference_profile is sent in place of on-demand model ids
+ALTER USER MAPPING FOR PUBLIC SERVER regress_bedrock
+  OPTIONS (ADD inference_profile 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6');
+SELECT bedrock_chat('anthropic.claude-3-haiku-20240307-v1:0', 'through a profile', NULL,
+                    '{"server": "regress_bedrock"}')->>'stop_reason' AS through_profile;
+\! node test/emulator/admin.js stat last.-1.model
+
 DROP USER MAPPING FOR regress_fdw_bob SERVER regress_bedrock;
 DROP USER MAPPING FOR PUBLIC SERVER regress_bedrock;
 DROP SERVER regress_bedrock;

@@ -16,6 +16,7 @@ my $node = $emu->preloaded_node('catalog_pages');
 
 $node->safe_psql('postgres', q{
 	CREATE SERVER catalog_pages FOREIGN DATA WRAPPER bedrock_fdw OPTIONS (region 'us-east-1');
+	CREATE USER MAPPING FOR CURRENT_USER SERVER catalog_pages;
 	CREATE SCHEMA cat;
 	IMPORT FOREIGN SCHEMA bedrock FROM SERVER catalog_pages INTO cat;
 });

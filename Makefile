@@ -63,7 +63,11 @@ OBJS = \
 	src/workers/worker_slot.o \
 	src/workers/credentials_worker.o \
 	src/workers/usage_launcher.o \
-	src/workers/usage_writer.o
+	src/workers/usage_writer.o \
+	src/fdw/fdw_options.o \
+	src/fdw/bedrock_target.o \
+	src/fdw/identity_fetch.o \
+	src/fdw/identity_cache.o
 
 # the foreign tables over the Bedrock catalog (src/fdw, docs/catalog.md)
 OBJS += \
@@ -95,7 +99,7 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
 	rate_limits usage_encoding upgrade roles catalog \
-	batch_jobs embed invoke
+	batch_jobs embed invoke fdw
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

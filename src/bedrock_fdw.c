@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "credential_cache.h"
 #include "http.h"
 #include "rate_limiter.h"
@@ -48,6 +49,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
 	{
 		credential_cache_request_shmem();
+		identity_cache_request_shmem();
 		credentials_worker_register();
 		usage_queue_request_shmem();
 		usage_launcher_register();

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #include "compat.h"
@@ -59,6 +60,9 @@ extern char *bedrock_sts_base_url(void);
 extern char *bedrock_runtime_base_url(void);
 extern char *bedrock_control_base_url(void);
 extern char *bedrock_s3_base_url(void);
+/* the check hooks, also applied to the foreign server options (fdw_options.c) */
+extern bool check_region(char **newval, void **extra, GucSource source);
+extern bool check_endpoint(char **newval, void **extra, GucSource source);
 
 /* in log_redact.c */
 extern void log_redact_init(void);

@@ -30,6 +30,7 @@
 #include "utils/guc.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "credentials.h"
 #include "rate_limiter.h"
 
@@ -106,7 +107,7 @@ default_region(void)
  *		A region becomes part of a host name and of the signing scope, so it
  *		may hold only lower-case letters, digits and hyphens.
  */
-static bool
+bool
 check_region(char **newval, void **extra, GucSource source)
 {
 	const char *p;
@@ -137,7 +138,7 @@ check_region(char **newval, void **extra, GucSource source)
  *		Empty, or an http:// or https:// base URL with a host and nothing
  *		after the path; a trailing slash is removed.
  */
-static bool
+bool
 check_endpoint(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval;
@@ -603,6 +604,9 @@ bedrock_define_gucs(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	/* bedrock.server, bedrock.max_identities (src/fdw) */
+	bedrock_target_define_gucs();
 
 	MarkGUCPrefixReserved("bedrock");
 }

@@ -509,6 +509,35 @@ mask_value_tokens(const char *s, Tok *toks, int ntok, int k, FormScan *fs)
 }
 
 /*
+ * scan_fdw_options
+ *		In a statement about a server or user mapping (CREATE/ALTER SERVER,
+ *		CREATE/ALTER USER MAPPING), mask the string after an option name
+ *		that holds a secret (secret_access_key, session_token, external_id:
+ *		fdw_options.c), as in OPTIONS (ADD secret_access_key '...').
+ */
+static void
+scan_fdw_options(const char *s, Tok *toks, int ntok, FormScan *fs)
+{
+	bool		about_fdw = false;
+	int			k;
+
+	for (k = 0; k < ntok && !about_fdw; k++)
+		about_fdw = toks[k].kind == TOK_IDENT &&
+			(tok_is(s, &toks[k], "mapping") || tok_is(s, &toks[k], "server"));
+	if (!about_fdw)
+		return;
+	for (k = 0; k + 1 < ntok; k++)
+	{
+		if ((toks[k].kind == TOK_IDENT || toks[k].kind == TOK_QIDENT) &&
+			toks[k + 1].kind == TOK_STRING &&
+			(tok_is(s, &toks[k], "secret_access_key") ||
+			 tok_is(s, &toks[k], "session_token") ||
+			 tok_is(s, &toks[k], "external_id")))
+			mask_value_tokens(s, toks, ntok, k + 1, fs);
+	}
+}
+
+/*
  * scan_tokens
  *		Apply the rules by form to the tokens of s (see the file header),
  *		adding to fs.
@@ -554,6 +583,9 @@ scan_tokens(const char *s, FormScan *fs)
 				 tok_is(s, &toks[after + 1], "to"))
 			mask_value_tokens(s, toks, ntok, after + 2, fs);
 	}
+
+	/* the secret options of bedrock_fdw's user mappings and servers */
+	scan_fdw_options(s, toks, ntok, fs);
 
 	/* set_config('bedrock.secret_access_key', ...), bedrock_sign_request(...) */
 	if (fs->literal_mention || fs->signs)

@@ -146,7 +146,8 @@ bool
 aws_credentials_rejected(const char *error_code, const char *credential_source)
 {
 	if (strcmp(credential_source, "static") == 0 ||
-		strcmp(credential_source, "environment") == 0)
+		strcmp(credential_source, "environment") == 0 ||
+		strcmp(credential_source, "user_mapping") == 0)
 		return false;
 	return strcmp(error_code, "ExpiredTokenException") == 0 ||
 		strcmp(error_code, "ExpiredToken") == 0 ||

@@ -209,6 +209,22 @@ credential_cache_get(AwsCredentials *out, uint64 *generation, StringInfo error)
 }
 
 /*
+ * credential_cache_wake_worker
+ *		Wake the credentials worker (another cache of its has work).
+ */
+void
+credential_cache_wake_worker(void)
+{
+	Latch	   *latch;
+
+	LWLockAcquire(cache->lock, LW_SHARED);
+	latch = cache->worker.latch;
+	LWLockRelease(cache->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
  * credential_cache_report_rejected
  *		Bedrock refused credentials of this generation (expired, revoked):
  *		drop them, unless a newer generation has replaced them already, and

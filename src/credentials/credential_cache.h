@@ -41,6 +41,7 @@ extern bool credential_cache_available(void);
 extern bool credential_cache_get(AwsCredentials *out, uint64 *generation,
 								 StringInfo error);
 extern void credential_cache_report_rejected(uint64 generation);
+extern void credential_cache_wake_worker(void);
 extern void credential_cache_status(CredentialCacheStatus *status);
 
 /* used by the background worker */

@@ -220,6 +220,19 @@ static const char *const source_names[] = {
 	[CREDENTIAL_SOURCE_INSTANCE] = "instance",
 };
 
+/*
+ * credential_source_from_name
+ *		The CredentialSource of a name ("auto", "static", ...); -1 if none.
+ */
+int
+credential_source_from_name(const char *name)
+{
+	for (int i = 0; i < lengthof(source_names); i++)
+		if (strcmp(name, source_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 /* Adapters giving the local providers the network providers' shape. */
 static CredentialFetchStatus
 fetch_from_settings(AwsCredentials *out, StringInfo error)
@@ -264,12 +277,24 @@ static const CredentialFetchFn providers[] = {
 static CredentialFetchStatus
 fetch_base_credentials(AwsCredentials *out, StringInfo error)
 {
-	int			first = bedrock_credential_source;
-	int			last = bedrock_credential_source;
+	return credentials_fetch_base(bedrock_credential_source, out, error);
+}
+
+/*
+ * credentials_fetch_base
+ *		fetch_base_credentials for the credential source given (a
+ *		CredentialSource), whatever bedrock.credential_source says: a
+ *		foreign server's credential_source option.
+ */
+CredentialFetchStatus
+credentials_fetch_base(int source, AwsCredentials *out, StringInfo error)
+{
+	int			first = source;
+	int			last = source;
 	StringInfoData why;
 	int			i;
 
-	if (bedrock_credential_source == CREDENTIAL_SOURCE_AUTO)
+	if (source == CREDENTIAL_SOURCE_AUTO)
 	{
 		first = CREDENTIAL_SOURCE_STATIC;
 		last = CREDENTIAL_SOURCE_INSTANCE;

@@ -19,6 +19,7 @@
 
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 
 #define AWS_ACCESS_KEY_ID_MAXLEN		128
 #define AWS_SECRET_ACCESS_KEY_MAXLEN	128
@@ -70,6 +71,10 @@ extern void credentials_resolve(AwsCredentials *out);
 extern void credentials_report_rejected(const AwsCredentials *creds);
 extern CredentialFetchStatus credentials_fetch(AwsCredentials *out,
 											   StringInfo error);
+extern int	credential_source_from_name(const char *name);
+extern CredentialFetchStatus credentials_fetch_base(int source,
+													AwsCredentials *out,
+													StringInfo error);
 extern TimestampTz credentials_refresh_time(const AwsCredentials *creds,
 											TimestampTz fetched_at);
 extern void credentials_wipe(AwsCredentials *creds);
@@ -115,13 +120,32 @@ extern CredentialFetchStatus imds_fetch_credentials(AwsCredentials *out,
 extern CredentialFetchStatus container_fetch_credentials(AwsCredentials *out,
 														 StringInfo error);
 
+/* One sts:AssumeRole (sts_assume_role_with); NULL strings: none/default. */
+typedef struct StsAssumeRoleParams
+{
+	const char *role_arn;
+	const char *external_id;
+	const char *session_name;	/* NULL or "": "bedrock_fdw-<unix time>" */
+	int			duration_seconds;
+	List	   *tags;			/* session tags: key, value, key, value... */
+	const char *sts_url;		/* NULL: bedrock.sts_endpoint */
+	const char *region;			/* NULL: bedrock.region */
+} StsAssumeRoleParams;
+
 /* in sts.c: STS Query API (bedrock.sts_endpoint) */
 extern CredentialFetchStatus sts_web_identity_credentials(AwsCredentials *out,
 														  StringInfo error);
 extern CredentialFetchStatus sts_assume_role(const AwsCredentials *source,
 											 AwsCredentials *out,
 											 StringInfo error);
+extern CredentialFetchStatus sts_assume_role_with(const AwsCredentials *source,
+												  const StsAssumeRoleParams *p,
+												  AwsCredentials *out,
+												  StringInfo error);
 extern bool sts_get_caller_identity(const AwsCredentials *creds,
 									StsIdentity *identity, StringInfo error);
+extern bool sts_get_caller_identity_at(const AwsCredentials *creds,
+									   const char *sts_url, const char *region,
+									   StsIdentity *identity, StringInfo error);
 
 #endif							/* BEDROCK_CREDENTIALS_H */

@@ -49,6 +49,8 @@ typedef struct StsCall
 	const char *action;			/* "AssumeRole", ... */
 	StringInfoData params;		/* "&Name=value..." after Action and Version */
 	const AwsCredentials *signer;	/* NULL: unsigned */
+	const char *base_url;		/* NULL: bedrock.sts_endpoint */
+	const char *region;			/* NULL: bedrock.region */
 	HttpResponse resp;			/* a 200 response once sts_call succeeds */
 } StsCall;
 
@@ -176,13 +178,13 @@ append_sts_error(const StsCall *call, StringInfo error)
 static bool
 sts_call(StsCall *call, StringInfo error)
 {
-	char	   *base = bedrock_sts_base_url();
+	char	   *base = call->base_url ? pstrdup(call->base_url) : bedrock_sts_base_url();
 	char	   *scheme;
 	char	   *host;
 	char	   *port;
 	char	   *host_header;
 	char	   *path;
-	const char *region = bedrock_region;
+	const char *region = call->region ? call->region : bedrock_region;
 	StringInfoData body;
 	HttpRequest req = {0};
 
@@ -331,11 +333,66 @@ sts_web_identity_credentials(AwsCredentials *out, StringInfo error)
 }
 
 /*
+ * sts_assume_role_with
+ *		AssumeRole as p says, signed with the source credentials: the
+ *		session tags (Tags.member.N.Key/Value, UTF-8 or server-encoded
+ *		strings) when p->tags is not NIL, the STS endpoint and signing
+ *		region of p when set.  The result's source name is the source's
+ *		followed by "+assume_role" ("instance+assume_role"); its principal
+ *		is the AssumedRoleUser's ARN STS returned.
+ *
+ *		CREDENTIALS_FAILED with a message in error when STS fails.
+ */
+CredentialFetchStatus
+sts_assume_role_with(const AwsCredentials *source, const StsAssumeRoleParams *p,
+					 AwsCredentials *out, StringInfo error)
+{
+	StsCall		call = {0};
+	char	   *name;
+	char	   *principal;
+	CredentialFetchStatus st;
+	int			n = 0;
+
+	name = psprintf("%s%s", source->source, ASSUME_ROLE_SUFFIX);
+	if (strlen(name) >= AWS_CREDENTIAL_SOURCE_MAXLEN)
+		elog(ERROR, "credential source name \"%s\" is too long", name);
+
+	call.action = "AssumeRole";
+	call.signer = source;
+	call.base_url = p->sts_url;
+	call.region = p->region;
+	initStringInfo(&call.params);
+	add_setting_param(&call, "RoleArn", p->role_arn);
+	add_setting_param(&call, "RoleSessionName", session_name(p->session_name));
+	appendStringInfo(&call.params, "&DurationSeconds=%d", p->duration_seconds);
+	if (p->external_id != NULL && p->external_id[0] != '\0')
+		add_setting_param(&call, "ExternalId", p->external_id);
+	/* p->tags: key, value, key, value, ... */
+	for (int i = 0; i + 1 < list_length(p->tags); i += 2)
+	{
+		n++;
+		add_setting_param(&call, psprintf("Tags.member.%d.Key", n),
+						  (const char *) list_nth(p->tags, i));
+		add_setting_param(&call, psprintf("Tags.member.%d.Value", n),
+						  (const char *) list_nth(p->tags, i + 1));
+	}
+
+	if (!sts_call(&call, error))
+		return CREDENTIALS_FAILED;
+	principal = xml_element_text(call.resp.body, call.resp.body_len,
+								 "AssumedRoleUser/Arn");
+	st = credentials_from_response(&call, name, out, error);
+	if (st == CREDENTIALS_FETCHED && principal != NULL)
+		text_copy_clipped(out->principal_arn, sizeof(out->principal_arn),
+						  utf8_to_server_noerror(principal, strlen(principal)));
+	return st;
+}
+
+/*
  * sts_assume_role
  *		AssumeRole bedrock.role_arn (session bedrock.role_session_name,
  *		bedrock.role_duration_seconds, bedrock.external_id when set), signed
- *		with the source credentials.  The result's source name is the
- *		source's followed by "+assume_role" ("instance+assume_role").
+ *		with the source credentials (sts_assume_role_with).
  *
  *		CREDENTIALS_NOT_CONFIGURED when bedrock.role_arn is empty;
  *		CREDENTIALS_FAILED with a message in error when STS fails.
@@ -344,27 +401,15 @@ CredentialFetchStatus
 sts_assume_role(const AwsCredentials *source, AwsCredentials *out,
 				StringInfo error)
 {
-	StsCall		call = {0};
-	char	   *name;
+	StsAssumeRoleParams p = {0};
 
 	if (bedrock_role_arn == NULL || bedrock_role_arn[0] == '\0')
 		return CREDENTIALS_NOT_CONFIGURED;
-	name = psprintf("%s%s", source->source, ASSUME_ROLE_SUFFIX);
-	if (strlen(name) >= AWS_CREDENTIAL_SOURCE_MAXLEN)
-		elog(ERROR, "credential source name \"%s\" is too long", name);
-
-	call.action = "AssumeRole";
-	call.signer = source;
-	initStringInfo(&call.params);
-	add_setting_param(&call, "RoleArn", bedrock_role_arn);
-	add_setting_param(&call, "RoleSessionName", session_name(bedrock_role_session_name));
-	appendStringInfo(&call.params, "&DurationSeconds=%d", bedrock_role_duration_seconds);
-	if (bedrock_external_id != NULL && bedrock_external_id[0] != '\0')
-		add_setting_param(&call, "ExternalId", bedrock_external_id);
-
-	if (!sts_call(&call, error))
-		return CREDENTIALS_FAILED;
-	return credentials_from_response(&call, name, out, error);
+	p.role_arn = bedrock_role_arn;
+	p.session_name = bedrock_role_session_name;
+	p.duration_seconds = bedrock_role_duration_seconds;
+	p.external_id = bedrock_external_id;
+	return sts_assume_role_with(source, &p, out, error);
 }
 
 /*
@@ -376,12 +421,27 @@ bool
 sts_get_caller_identity(const AwsCredentials *creds, StsIdentity *identity,
 						StringInfo error)
 {
+	return sts_get_caller_identity_at(creds, NULL, NULL, identity, error);
+}
+
+/*
+ * sts_get_caller_identity_at
+ *		sts_get_caller_identity at the STS base URL sts_url, signed for
+ *		region (NULL: the settings').
+ */
+bool
+sts_get_caller_identity_at(const AwsCredentials *creds, const char *sts_url,
+						   const char *region, StsIdentity *identity,
+						   StringInfo error)
+{
 	StsCall		call = {0};
 	const HttpResponse *resp = &call.resp;
 	const char *missing = NULL;
 
 	call.action = "GetCallerIdentity";
 	call.signer = creds;
+	call.base_url = sts_url;
+	call.region = region;
 	initStringInfo(&call.params);
 	if (!sts_call(&call, error))
 		return false;

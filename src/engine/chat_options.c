@@ -25,9 +25,9 @@
 #include "bedrock_fdw.h"
 #include "chat_options.h"
 
-#define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields"
-#define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error"
-#define VALID_EMBED_OPTIONS "dimensions, normalize, input_type, truncate, output_dimension, timeout_ms, max_attempts, on_error"
+#define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields, server"
+#define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error, server"
+#define VALID_EMBED_OPTIONS "dimensions, normalize, input_type, truncate, output_dimension, timeout_ms, max_attempts, on_error, server"
 
 /* The options a function takes, for the hint of an unknown one. */
 static const char *
@@ -312,6 +312,18 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			if (val.type != jbvBinary || !JsonContainerIsObject(val.val.binary.data))
 				wrong_type(funcname, key, "an object", &val);
 			opts->additional_model_request_fields = val.val.binary.data;
+		}
+		else if (strcmp(key, "server") == 0)
+		{
+			/* the foreign server of the call (src/fdw/bedrock_target.c) */
+			if (val.type != jbvString)
+				wrong_type(funcname, key, "a string", &val);
+			if (val.val.string.len == 0 || val.val.string.len >= NAMEDATALEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"server\" of %s must be a server name", funcname),
+						 errdetail("A server name has 1 to %d bytes.", NAMEDATALEN - 1)));
+			opts->server = pnstrdup(val.val.string.val, val.val.string.len);
 		}
 		else if (batch && strcmp(key, "concurrency") == 0)
 			opts->concurrency = (int)

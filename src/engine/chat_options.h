@@ -37,6 +37,8 @@ typedef struct ChatOptions
 	bool		raw;			/* add the whole response as "response" */
 	JsonbContainer *additional_model_request_fields;	/* object, or NULL */
 	int			concurrency;	/* batches: requests in flight */
+	char	   *server;			/* foreign server to go through; NULL:
+								 * bedrock.server */
 } ChatOptions;
 
 /* in chat_options.c */

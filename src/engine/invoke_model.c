@@ -16,7 +16,10 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "invoke_model.h"
 
 /*
@@ -39,6 +42,8 @@ runtime_call_prepare(BedrockCall *call, UsageRecord *usage, const char *operatio
 	call->body_len = body_len;
 	call->timeout_ms = opts->timeout_ms;
 	call->max_attempts = opts->max_attempts;
+	/* the server and identity, checked before anything is under way */
+	call->target = bedrock_target_lookup(opts->server, GetUserId());
 	usage_record_init(usage, usage_operation, model);
 }
 

@@ -14,11 +14,13 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "credentials.h"
 #include "rate_limiter.h"
 #include "retry.h"
@@ -75,7 +77,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	SigV4Result sig;
 	List	   *lines = NIL;
 
-	credentials_resolve(&creds);
+	bedrock_target_credentials(call->target, &creds);
 
 	req.method = "POST";
 	req.path = path;
@@ -86,7 +88,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	req.payload = call->body;
 	req.payload_len = call->body_len;
 
-	params.region = bedrock_region;
+	params.region = call->target->region;
 	params.service = "bedrock";
 	params.access_key_id = creds.access_key_id;
 	params.secret_access_key = creds.secret_access_key;
@@ -127,10 +129,16 @@ void
 bedrock_call_begin(BedrockCall *call)
 {
 	char	   *model_utf8;
+	const char *path_model;
+
+	/* no target chosen by the caller: bedrock.server, else the settings */
+	if (call->target == NULL)
+		call->target = bedrock_target_lookup(NULL, GetUserId());
+	path_model = bedrock_target_model_path_id(call->target, call->model);
 
 	call->ep = palloc(sizeof(EndpointUrl));
-	endpoint_url_parse(bedrock_runtime_base_url(), call->ep);
-	model_utf8 = server_to_utf8(call->model, strlen(call->model));
+	endpoint_url_parse(call->target->runtime_url, call->ep);
+	model_utf8 = server_to_utf8(path_model, strlen(path_model));
 	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
 						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
 						  call->path_suffix);
@@ -271,7 +279,7 @@ bedrock_call_finish_attempt(BedrockCall *call, HttpTransfer *transfer)
 			/* fetch new credentials (bounded wait) and try once more */
 			used.generation = call->credential_generation;
 			strlcpy(used.access_key_id, call->access_key_id, sizeof(used.access_key_id));
-			credentials_report_rejected(&used);
+			bedrock_target_report_rejected(call->target, &used);
 			call->credentials_refreshed = true;
 			next = 0;
 		}

@@ -31,6 +31,9 @@ typedef struct BedrockCall
 	long		timeout_ms;		/* per attempt */
 	int			max_attempts;
 	bool		batch;			/* leaves the interactive reserve alone */
+	/* where and as whom (src/fdw): NULL until bedrock_call_begin looks up
+	 * bedrock.server; a target without a server is the settings' */
+	const struct BedrockTarget *target;
 
 	/* what happened */
 	bool		ok;				/* a 2xx response is in response */

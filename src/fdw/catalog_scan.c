@@ -559,12 +559,19 @@ catalogReScanForeignScan(ForeignScanState *node)
 
 /*
  * catalogEndForeignScan
- *		Nothing is held between pages but memory, which goes with the query.
+ *		Wipe the credentials the scan signed with; the rest is memory,
+ *		which goes with the query.
  */
 void
 catalogEndForeignScan(ForeignScanState *node)
 {
 	CatalogScanState *st = node->fdw_state;
+
+	if (st != NULL && st->endpoint.credentials != NULL)
+	{
+		credentials_wipe((AwsCredentials *) st->endpoint.credentials);
+		st->endpoint.credentials = NULL;
+	}
 
 	if (st != NULL && st->page_cxt != NULL)
 	{

@@ -15,11 +15,13 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "chat.h"
 #include "chat_options.h"
 #include "converse.h"

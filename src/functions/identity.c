@@ -15,11 +15,13 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "credential_cache.h"
 #include "credentials.h"
 
@@ -48,8 +50,9 @@ masked_key_id(const char *key_id)
 /*
  * bedrock_whoami
  *		SQL: bedrock_whoami() RETURNS jsonb.  What sts:GetCallerIdentity says
- *		of the credentials bedrock_chat would use now, with their source,
- *		expiration and masked access key id.
+ *		of the credentials bedrock_chat would use now (through bedrock.server
+ *		when set, as the current role), with their source, expiration and
+ *		masked access key id, and the server's name when there is one.
  */
 Datum
 bedrock_whoami(PG_FUNCTION_ARGS)
@@ -59,10 +62,12 @@ bedrock_whoami(PG_FUNCTION_ARGS)
 	StringInfoData error;
 	StringInfoData out;
 	bool		ok;
+	BedrockTarget *target = bedrock_target_lookup(NULL, GetUserId());
 
-	credentials_resolve(&creds);
+	bedrock_target_credentials(target, &creds);
 	initStringInfo(&error);
-	ok = sts_get_caller_identity(&creds, &identity, &error);
+	ok = sts_get_caller_identity_at(&creds, target->sts_url, target->region,
+									&identity, &error);
 	if (!ok)
 	{
 		char		source[AWS_CREDENTIAL_SOURCE_MAXLEN];
@@ -99,41 +104,55 @@ bedrock_whoami(PG_FUNCTION_ARGS)
 	}
 	else
 		appendStringInfoString(&out, "null");
+	if (target->server_name != NULL)
+	{
+		appendStringInfoString(&out, ", \"server\": ");
+		json_append_string(&out, target->server_name);
+	}
 	appendStringInfoChar(&out, '}');
 	credentials_wipe(&creds);
 
 	PG_RETURN_JSONB_P(json_text_to_jsonb(out.data));
 }
 
+#define CREDENTIALS_COLUMNS 13
+
 /*
- * bedrock_credentials
- *		SQL: the state of the credential cache, one row: where the
- *		credentials come from, the masked key id, expiration, last refresh
- *		and error, counts, and the worker's pid.  Never a secret.
+ * nullable_text
+ *		A text Datum of s, or a NULL when s is empty.
  */
-Datum
-bedrock_credentials(PG_FUNCTION_ARGS)
+static Datum
+nullable_text(const char *s, bool *isnull)
+{
+	*isnull = s == NULL || s[0] == '\0';
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+static Datum
+nullable_time(TimestampTz t, bool *isnull)
+{
+	*isnull = t == 0;
+	return TimestampTzGetDatum(t);
+}
+
+/*
+ * settings_row
+ *		The row of the settings' identity: the shared cache (or this
+ *		backend's), or the static settings and environment, read on every
+ *		call and never cached (cache "none").
+ */
+static void
+settings_row(Datum *values, bool *nulls)
 {
 	CredentialCacheStatus st;
 	AwsCredentials local;
 	const char *cache = NULL;
-	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10];
-	char	   *key;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 
 	if (credential_cache_available())
 		credential_cache_status(&st);
 	else
 		credentials_private_status(&st);
 
-	/*
-	 * Static settings and the environment are read on every call, never
-	 * cached: show them as what signs, with cache "none".
-	 */
 	if (credentials_local(&local))
 	{
 		cache = "none";
@@ -146,25 +165,74 @@ bedrock_credentials(PG_FUNCTION_ARGS)
 		credentials_wipe(&local);
 	}
 
-	memset(nulls, 0, sizeof(nulls));
 	values[0] = CStringGetTextDatum(cache != NULL ? cache : st.shared ? "worker" : "backend");
-	nulls[1] = st.source[0] == '\0';
-	values[1] = CStringGetTextDatum(st.source);
-	key = masked_key_id(st.access_key_id);
-	nulls[2] = key == NULL;
-	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
-	nulls[3] = st.expiration == 0;
-	values[3] = TimestampTzGetDatum(st.expiration);
-	nulls[4] = st.last_refresh == 0;
-	values[4] = TimestampTzGetDatum(st.last_refresh);
-	nulls[5] = st.last_attempt == 0;
-	values[5] = TimestampTzGetDatum(st.last_attempt);
-	nulls[6] = st.last_error[0] == '\0';
-	values[6] = CStringGetTextDatum(st.last_error);
+	values[1] = nullable_text(st.source, &nulls[1]);
+	values[2] = nullable_text(masked_key_id(st.access_key_id), &nulls[2]);
+	values[3] = nullable_time(st.expiration, &nulls[3]);
+	values[4] = nullable_time(st.last_refresh, &nulls[4]);
+	values[5] = nullable_time(st.last_attempt, &nulls[5]);
+	values[6] = nullable_text(st.last_error, &nulls[6]);
 	values[7] = Int64GetDatum(st.refresh_count);
 	values[8] = Int64GetDatum(st.failure_count);
 	nulls[9] = st.worker_pid == 0;
 	values[9] = Int32GetDatum(st.worker_pid);
+	nulls[10] = nulls[11] = nulls[12] = true;
+}
 
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+/*
+ * identity_row
+ *		The row of one foreign server identity of the shared cache.
+ */
+static void
+identity_row(const IdentityStatus *st, int worker_pid, Datum *values, bool *nulls)
+{
+	values[0] = CStringGetTextDatum("worker");
+	values[1] = nullable_text(st->source, &nulls[1]);
+	values[2] = nullable_text(masked_key_id(st->access_key_id), &nulls[2]);
+	values[3] = nullable_time(st->expiration, &nulls[3]);
+	values[4] = nullable_time(st->last_refresh, &nulls[4]);
+	values[5] = nullable_time(st->last_attempt, &nulls[5]);
+	values[6] = nullable_text(st->last_error, &nulls[6]);
+	values[7] = Int64GetDatum(st->refresh_count);
+	values[8] = Int64GetDatum(st->failure_count);
+	nulls[9] = worker_pid == 0;
+	values[9] = Int32GetDatum(worker_pid);
+	values[10] = DirectFunctionCall1(namein, CStringGetDatum(st->server_name));
+	values[11] = DirectFunctionCall1(namein, CStringGetDatum(st->role_name));
+	values[12] = nullable_text(st->principal_arn, &nulls[12]);
+}
+
+/*
+ * bedrock_credentials
+ *		SQL: the state of the credential caches: one row for the settings'
+ *		identity (where the credentials come from, the masked key id,
+ *		expiration, last refresh and error, counts, the worker's pid), then
+ *		one per foreign server identity in the shared cache, with its
+ *		server, role and IAM principal.  Never a secret.
+ */
+Datum
+bedrock_credentials(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[CREDENTIALS_COLUMNS];
+	bool		nulls[CREDENTIALS_COLUMNS];
+	IdentityStatus *ids;
+	int			n;
+	int			worker_pid;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	memset(nulls, 0, sizeof(nulls));
+	settings_row(values, nulls);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	worker_pid = nulls[9] ? 0 : DatumGetInt32(values[9]);
+	n = identity_cache_status(&ids);
+	for (int i = 0; i < n; i++)
+	{
+		memset(nulls, 0, sizeof(nulls));
+		identity_row(&ids[i], worker_pid, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
 }

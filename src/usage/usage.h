@@ -54,6 +54,7 @@ typedef struct UsageRecord
 	char		principal_arn[USAGE_ARN_MAXLEN];	/* "" when unknown */
 	char		credential_source[AWS_CREDENTIAL_SOURCE_MAXLEN];
 	char		guardrail_action[USAGE_GUARDRAIL_MAXLEN];
+	char		server_name[NAMEDATALEN];	/* "" when no foreign server */
 } UsageRecord;
 
 /* in usage_queue.c: the shared-memory queue of records */

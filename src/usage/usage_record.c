@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "runtime.h"
 #include "usage.h"
 
@@ -92,6 +93,10 @@ usage_record_finish(UsageRecord *rec, const BedrockCall *call, const char *error
 					  call->credential_source);
 	text_copy_clipped(rec->principal_arn, sizeof(rec->principal_arn),
 					  call->principal_arn);
+	/* the foreign server the call went through (src/fdw) */
+	if (call->target != NULL && call->target->server_name != NULL)
+		text_copy_clipped(rec->server_name, sizeof(rec->server_name),
+						  call->target->server_name);
 }
 
 /*

@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "credential_cache.h"
 #include "http.h"
 #include "secret_wipe.h"
@@ -261,6 +262,16 @@ bedrock_credentials_worker_main(Datum main_arg)
 			else if (!have && next_attempt != 0)
 				timeout = Min(timeout, Max(TimestampDifferenceMilliseconds(now, next_attempt), 1));
 			credentials_wipe(&current);
+		}
+
+		/* the identities of foreign servers (src/fdw/identity_cache.c) */
+		{
+			long		identity_ms = identity_cache_service();
+
+			if (identity_ms == 0)
+				continue;		/* fetched one: look again at once */
+			if (identity_ms > 0)
+				timeout = Min(timeout, identity_ms);
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -66,6 +66,7 @@ async function main() {
   const db = new Client({ host: o.pgHost, port: o.pgPort, user: 'postgres', database: 'postgres' });
   await db.connect();
   await db.query(`CREATE SERVER bench_catalog FOREIGN DATA WRAPPER bedrock_fdw OPTIONS (region 'us-east-1')`);
+  await db.query('CREATE USER MAPPING FOR CURRENT_USER SERVER bench_catalog');
   await db.query('CREATE SCHEMA bench_catalog');
   await db.query('IMPORT FOREIGN SCHEMA bedrock LIMIT TO (guardrails) FROM SERVER bench_catalog INTO bench_catalog');
 

@@ -23,6 +23,7 @@ const USAGE = [
   "  services '<json>'       configure IMDS / container / STS         POST   /_emulator/credential-services",
   "                          (partial: '{\"imds\":{\"lifetimeSeconds\":60}}'); without an argument: print the config",
   "  role '<json>'           add an assumable role {\"arn\",\"externalId\"?,\"account\"?}   POST /_emulator/roles",
+  "  sts-log                 print the AssumeRole requests STS saw    GET    /_emulator/sts-log",
   "  web-identity-token T    register a web identity token (T, or '{\"token\":…,\"subject\":…}')",
   "                                                                   POST   /_emulator/web-identity-tokens",
   "  catalog '<json>'        catalog lists: {\"pageSize\":N|null, \"guardrails\":N|null, \"jobs\":[{\"jobName\",…}]}",
@@ -231,6 +232,9 @@ async function main() {
     case 'batch-reset':
       await call(o, 'DELETE', '/_emulator/batch');
       return;
+    case 'sts-log':
+      process.stdout.write(`${JSON.stringify(await call(o, 'GET', '/_emulator/sts-log'), null, 2)}\n`);
+      return;
     case 'web-identity-token': {
       if (args[0] === undefined || args[0] === '') fail('web-identity-token needs a token or a JSON object');
       const spec = args[0].trim().startsWith('{') ? parseJsonArg(args[0], 'web-identity-token') : { token: args[0] };
@@ -248,7 +252,7 @@ async function main() {
       return;
     }
     case undefined:
-      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, web-identity-token, catalog, wait-ready)');
+      fail('missing command (fault, clear, faults, reset, stats, stat, credentials, credentials-reset, clock, services, role, sts-log, web-identity-token, catalog, batch, batch-reset, wait-ready)');
       return;
     default:
       fail(`unknown command ${cmd}`);

@@ -19,6 +19,7 @@ const DEFAULT_ROLES = Object.freeze([
 ]);
 const MAX_IMDS_TOKENS = 1000;
 const MAX_ROLES = 1000;
+const MAX_ASSUME_ROLE_LOG = 10000;
 const MAX_WEB_TOKENS = 1000;
 // serveExpired: cached expired credentials are re-issued once they are this old (the store drops
 // expired credentials an hour after expiry; until then Bedrock answers ExpiredTokenException)
@@ -134,6 +135,13 @@ class CredentialServices {
     this.addWebToken({ token: DEFAULT_WEB_IDENTITY_TOKEN });
     this.imdsTokens = new Map();
     this.cache = { imds: null, container: null };
+    this.assumeRoleLog = [];
+  }
+
+  /** Remember one AssumeRole request (the last MAX_ASSUME_ROLE_LOG), for GET /_emulator/sts-log. */
+  recordAssumeRole(entry) {
+    this.assumeRoleLog.push(entry);
+    if (this.assumeRoleLog.length > MAX_ASSUME_ROLE_LOG) this.assumeRoleLog.shift();
   }
 
   /** Merge a partial config; validates everything before applying anything. */

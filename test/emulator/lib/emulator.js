@@ -7,7 +7,7 @@ const http2 = require('http2');
 const tlsLib = require('tls');
 const crypto = require('crypto');
 const { awsError, NS_BEDROCK, NS_CORAL } = require('./errors');
-const { CredentialStore } = require('./credentials');
+const { CredentialStore, identityOf } = require('./credentials');
 const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
@@ -105,6 +105,7 @@ function zeroStats() {
     issuedCredentials: 0, // temporary credentials issued by STS, IMDS and the container endpoint
     controlOps: {}, // control-plane requests by operation ("list-guardrails"), before faults
     controlParams: {}, // control-plane requests by query parameter sent ("byProvider", "nextToken")
+    callsByPrincipal: {}, // signed API requests by the IAM principal of their key (ARN)
     last: [],
   };
 }
@@ -494,6 +495,11 @@ class Emulator {
       finish(v.response);
       this.send(req, res, v.response, { requestId });
       return;
+    }
+    // who signed: the IAM principal of the key (assumed roles are distinct per role and session)
+    if (v.key) {
+      const who = identityOf(v.key).arn;
+      st.callsByPrincipal[who] = (st.callsByPrincipal[who] || 0) + 1;
     }
 
     // --- model resolution (response deferred until after faults) ---
@@ -924,6 +930,13 @@ class Emulator {
             if (payload === null) return bad('POST /_emulator/roles needs {"arn", "externalId"?, "account"?} or an array of them');
             const added = this.services.addRoles(payload);
             return json(200, { added, roles: this.services.listRoles().length });
+          }
+          break;
+        case '/_emulator/sts-log':
+          if (m === 'GET') return json(200, { assumeRole: this.services.assumeRoleLog });
+          if (m === 'DELETE') {
+            this.services.assumeRoleLog = [];
+            return json(200, { ok: true });
           }
           break;
         case '/_emulator/web-identity-tokens':

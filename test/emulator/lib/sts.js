@@ -168,6 +168,30 @@ function packedPolicySize(params) {
 }
 
 /**
+ * Session tags of AssumeRole (Tags.member.N.Key / .Value, N from 1): {tags: {key: value}} or
+ * {error} for a gap, a missing half, more than 50 tags, a key of 1-128 or value of 0-256
+ * characters outside the allowed set, or a key given twice (keys compare case-insensitively).
+ */
+function sessionTags(params) {
+  const tags = {};
+  const seen = new Set();
+  const ok = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+  for (let n = 1; ; n++) {
+    const k = params[`Tags.member.${n}.Key`];
+    const v = params[`Tags.member.${n}.Value`];
+    if (k === undefined && v === undefined) break;
+    if (n > 50) return { error: "Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50" };
+    if (k === undefined || v === undefined) return { error: `Value null at 'tags.${n}.member.${k === undefined ? 'key' : 'value'}' failed to satisfy constraint: Member must not be null` };
+    if (k.length < 1 || k.length > 128 || !ok.test(k)) return { error: `Value '${k}' at 'tags.${n}.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+` };
+    if (v.length > 256 || !ok.test(v)) return { error: `Value '${v}' at 'tags.${n}.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*` };
+    if (seen.has(k.toLowerCase())) return { error: `Duplicate tag keys found. Please note that Tag keys are case insensitive.` };
+    seen.add(k.toLowerCase());
+    tags[k] = v;
+  }
+  return { tags };
+}
+
+/**
  * Handle one STS action. ctx: {svc (CredentialServices), params, caller (store entry; null for
  * AssumeRoleWithWebIdentity), requestId}. Returns a response with meta {action, fetch, issued}.
  */
@@ -189,11 +213,19 @@ function handleSts({ svc, params, caller, requestId }) {
     if (errors.length) return done(validationError(errors, requestId));
     const roleArn = params.RoleArn;
     if (!ROLE_ARN_RE.test(roleArn)) return done(stsError('ValidationError', { message: `${roleArn} is invalid`, requestId }));
+    const tags = sessionTags(params);
+    if (tags.error) return done(validationError([tags.error], requestId));
     const callerId = identityOf(caller);
     const role = svc.roles.get(roleArn);
-    const denied = () => stsError('AccessDenied', { message: `User: ${callerId.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, requestId });
-    if (!role) return done(denied());
-    if (role.externalId != null && params.ExternalId !== role.externalId) return done(denied());
+    // what STS saw, for the tests (never the external id itself: whether it matched)
+    const seen = { at: new Date(now).toISOString(), caller: callerId.arn, roleArn, sessionName: params.RoleSessionName, durationSeconds: duration, externalIdGiven: params.ExternalId !== undefined, tags: tags.tags, outcome: 'ok' };
+    svc.recordAssumeRole(seen);
+    const denied = (why) => {
+      seen.outcome = why;
+      return stsError('AccessDenied', { message: `User: ${callerId.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, requestId });
+    };
+    if (!role) return done(denied('no such role'));
+    if (role.externalId != null && params.ExternalId !== role.externalId) return done(denied('external id mismatch'));
     // role chaining (temporary credentials assuming a role) is limited to one hour
     if (caller.sessionToken && duration > 3600) {
       return done(stsError('ValidationError', { message: 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.', requestId }));

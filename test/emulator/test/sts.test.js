@@ -333,3 +333,29 @@ test('sts.enabled=false: the connection is reset', async () => {
   await t.admin(port, 'POST', 'credential-services', { sts: { enabled: true } });
   assert.equal((await t.stsCall(port, { Action: 'GetCallerIdentity' })).status, 200);
 });
+
+test('AssumeRole: session tags are checked and recorded; sts-log and callsByPrincipal', async () => {
+  let r = await assumeRole({ RoleArn: PARTNER, ExternalId: 'partner-external-id', 'Tags.member.1.Key': 'postgres_role', 'Tags.member.1.Value': 'analysts', 'Tags.member.2.Key': 'postgres_database', 'Tags.member.2.Value': 'prod' });
+  assert.equal(r.status, 200, r.text);
+  const creds = t.xmlCredentials(r.text);
+  r = await assumeRole({ RoleArn: CALLER, 'Tags.member.1.Key': 'k' });
+  assertStsError(r, 400, 'ValidationError', /tags\.1\.member\.value/);
+  r = await assumeRole({ RoleArn: CALLER, 'Tags.member.1.Key': 'a', 'Tags.member.1.Value': '1', 'Tags.member.2.Key': 'A', 'Tags.member.2.Value': '2' });
+  assertStsError(r, 400, 'ValidationError', /Duplicate tag keys/);
+  r = await assumeRole({ RoleArn: PARTNER, ExternalId: 'wrong' });
+  assert.equal(r.status, 403);
+  const log = (await t.admin(port, 'GET', 'sts-log')).json.assumeRole;
+  assert.equal(log.length, 2, JSON.stringify(log));
+  assert.deepEqual(log[0].tags, { postgres_role: 'analysts', postgres_database: 'prod' });
+  assert.equal(log[0].outcome, 'ok');
+  assert.equal(log[0].externalIdGiven, true);
+  assert.equal(log[1].outcome, 'external id mismatch');
+  assert.ok(!JSON.stringify(log).includes('partner-external-id'), 'the external id itself is never logged');
+  // a Bedrock call with the assumed credentials counts for the assumed-role principal
+  const c = await t.converse(port, HAIKU, HI, { credentials: creds });
+  assert.equal(c.status, 200, c.text);
+  const stats = (await t.admin(port, 'GET', 'stats')).json;
+  assert.equal(stats.callsByPrincipal['arn:aws:sts::123456789012:assumed-role/bedrock-partner/pg-bedrock-1'], 1);
+  await t.admin(port, 'DELETE', 'sts-log');
+  assert.equal((await t.admin(port, 'GET', 'sts-log')).json.assumeRole.length, 0);
+});

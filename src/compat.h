@@ -79,6 +79,20 @@
 #define BedrockGucFree(ptr) free(ptr)
 #endif
 
+/*
+ * PG16 replaced the ACL check of each object type (pg_foreign_server_aclcheck
+ * and the like) with object_aclcheck() on the object's catalog.
+ */
+#include "utils/acl.h"
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_foreign_server.h"
+#define BedrockForeignServerAclcheck(serverid, roleid, mode) \
+	object_aclcheck(ForeignServerRelationId, (serverid), (roleid), (mode))
+#else
+#define BedrockForeignServerAclcheck(serverid, roleid, mode) \
+	pg_foreign_server_aclcheck((serverid), (roleid), (mode))
+#endif
+
 /* c.h defined Abs() up to PG16; PG17 removed it. */
 #ifndef Abs
 #define Abs(x) ((x) >= 0 ? (x) : -(x))

@@ -287,7 +287,7 @@ server_target(ForeignServer *server, Oid userid)
 						server->servername),
 				 errdetail("Its foreign data wrapper is \"%s\".", fdw->fdwname)));
 
-	aclresult = pg_foreign_server_aclcheck(server->serverid, userid, ACL_USAGE);
+	aclresult = BedrockForeignServerAclcheck(server->serverid, userid, ACL_USAGE);
 	if (aclresult != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -435,7 +435,7 @@ bedrock_target_lookup(const char *server_name, Oid userid)
 	/* USAGE can change with a GRANT, which no callback sees: checked anew */
 	if (last_target != NULL && last_target->userid == userid &&
 		strcmp(last_server_name, server_name) == 0 &&
-		pg_foreign_server_aclcheck(last_target->serverid, userid, ACL_USAGE) == ACLCHECK_OK)
+		BedrockForeignServerAclcheck(last_target->serverid, userid, ACL_USAGE) == ACLCHECK_OK)
 		return copy_target(last_target, CurrentMemoryContext);
 
 	server = GetForeignServerByName(server_name, false);

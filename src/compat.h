@@ -93,6 +93,25 @@
 	pg_foreign_server_aclcheck((serverid), (roleid), (mode))
 #endif
 
+/*
+ * create_foreignscan_path() gained fdw_restrictinfo in PG17 and
+ * disabled_nodes in PG18.  Our scans have no pathkeys, no parameterisation,
+ * no outer path, no restrictinfo of their own and are never disabled.
+ */
+#if PG_VERSION_NUM >= 180000
+#define BedrockCreateForeignScanPath(root, rel, rows, startup, total, fdw_private) \
+	create_foreignscan_path((root), (rel), NULL, (rows), 0, (startup), (total), \
+							NIL, NULL, NULL, NIL, (fdw_private))
+#elif PG_VERSION_NUM >= 170000
+#define BedrockCreateForeignScanPath(root, rel, rows, startup, total, fdw_private) \
+	create_foreignscan_path((root), (rel), NULL, (rows), (startup), (total), \
+							NIL, NULL, NULL, NIL, (fdw_private))
+#else
+#define BedrockCreateForeignScanPath(root, rel, rows, startup, total, fdw_private) \
+	create_foreignscan_path((root), (rel), NULL, (rows), (startup), (total), \
+							NIL, NULL, NULL, (fdw_private))
+#endif
+
 /* c.h defined Abs() up to PG16; PG17 removed it. */
 #ifndef Abs
 #define Abs(x) ((x) >= 0 ? (x) : -(x))

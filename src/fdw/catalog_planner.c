@@ -45,6 +45,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "bedrock_fdw.h"
 #include "catalog_fdw.h"
 #include "catalog_resources.h"
 
@@ -340,12 +341,8 @@ catalogGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 		(cpu_tuple_cost * 10 +
 		 cpu_operator_cost * list_length(baserel->baserestrictinfo));
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-									 startup, total, NIL, NULL, NULL,
-#if PG_VERSION_NUM >= 170000
-									 NIL,
-#endif
-									 NIL));
+			 BedrockCreateForeignScanPath(root, baserel, baserel->rows,
+										  startup, total, NIL));
 }
 
 /*

@@ -46,8 +46,19 @@ SELECT model_id FROM regress_catalog.foundation_models WHERE provider_name = 'An
 
 -- the service matches providers ignoring case, and the clause is checked
 -- here too: 'anthropic' brings three entries over the network, no rows
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT model_id FROM regress_catalog.foundation_models WHERE provider_name = 'anthropic';
+-- (row counts as PostgreSQL 15 to 17 print them: PostgreSQL 18 adds ".00")
+CREATE FUNCTION pg_temp.regress_explain_analyze(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query
+    LOOP
+        RETURN NEXT regexp_replace(line, 'rows=(\d+)\.00 ', 'rows=\1 ');
+    END LOOP;
+END $$;
+SELECT pg_temp.regress_explain_analyze(
+  $q$SELECT model_id FROM regress_catalog.foundation_models WHERE provider_name = 'anthropic'$q$);
 
 -- membership of an array column: byOutputModality, byInferenceType,
 -- byCustomizationType; several filters in one request

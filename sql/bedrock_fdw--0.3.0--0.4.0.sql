@@ -125,9 +125,9 @@ BEGIN
         ELSE
             -- no CountTokens: 1 token per 4 characters of prompt and system
             sample_tokens := sample_tokens OPERATOR(pg_catalog.+)
-                pg_catalog.greatest(1, pg_catalog.ceil((pg_catalog.char_length(row_prompt)
+                greatest(1, pg_catalog.ceil((pg_catalog.char_length(row_prompt)
                     OPERATOR(pg_catalog.+) coalesce(pg_catalog.char_length(system), 0))
-                    OPERATOR(pg_catalog./) 4.0))::bigint;
+                    OPERATOR(pg_catalog./) 4.0)::bigint);
         END IF;
     END LOOP;
     est_input_tokens := CASE WHEN sample_rows OPERATOR(pg_catalog.>) 0 THEN

@@ -166,7 +166,8 @@ BEGIN
     est_output_tokens := pg_catalog.round(output_per_row OPERATOR(pg_catalog.*) rows_to_call)::bigint;
 
     -- cost: today's price of the model, NULL when bedrock.model_prices has none
-    est_cost := bedrock.call_cost(model, pg_catalog.now(), est_input_tokens, est_output_tokens);
+    est_cost := pg_catalog.trim_scale(bedrock.call_cost(model, pg_catalog.now(),
+                                                        est_input_tokens, est_output_tokens));
     SELECT p.currency INTO currency FROM bedrock.price_periods p
      WHERE p.model OPERATOR(pg_catalog.=) bedrock_enrich_estimate.model
        AND p.effective_from OPERATOR(pg_catalog.<=) pg_catalog.now()

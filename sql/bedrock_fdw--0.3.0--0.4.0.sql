@@ -258,6 +258,18 @@ GRANT EXECUTE ON FUNCTION bedrock_embed(text, text, jsonb),
 -- dry_run => true reports bedrock_enrich_estimate's figures as INFO and
 -- stops: no model call, no job row, nothing written.  (A new parameter:
 -- the procedure is dropped and created again, with its grant.)
+-- The grants a DBA gave (EXECUTE to an application role, say) survive
+-- the new signature: noted here, given again after the CREATE.
+SELECT pg_catalog.set_config('bedrock_fdw_upgrade.enrich_grants',
+           coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        'role', r.rolname, 'grantable', a.is_grantable))::text, '[]'), true)
+  FROM pg_catalog.pg_proc p
+ CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+ WHERE p.oid OPERATOR(pg_catalog.=)
+       'bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean)'::pg_catalog.regprocedure
+   AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+   AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
 DROP PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean);
 CREATE PROCEDURE bedrock_enrich(target_table regclass, target_column name,
                                 prompt text, model text,
@@ -518,6 +530,19 @@ COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int
 REVOKE ALL ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean)
     TO bedrock_user;
+DO $$
+DECLARE
+    g jsonb;
+BEGIN
+    FOR g IN SELECT e.value FROM pg_catalog.jsonb_array_elements(
+                 pg_catalog.current_setting('bedrock_fdw_upgrade.enrich_grants')::jsonb) e
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) TO %I%s',
+                                  g OPERATOR(pg_catalog.->>) 'role',
+                                  CASE WHEN (g OPERATOR(pg_catalog.->>) 'grantable')::boolean
+                                       THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END $$;
 
 -- (end of Embeddings and InvokeModel)
 

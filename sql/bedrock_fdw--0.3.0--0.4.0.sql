@@ -94,6 +94,11 @@ BEGIN
         RAISE EXCEPTION 'column % of % does not exist', pg_catalog.quote_ident(target_column), target_table
             USING ERRCODE = 'undefined_column';
     END IF;
+    IF options OPERATOR(pg_catalog.?) 'embed'
+       AND pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'embed') OPERATOR(pg_catalog.<>) 'boolean' THEN
+        RAISE EXCEPTION 'option "embed" of bedrock_enrich_estimate must be a boolean'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- an embedding run (bedrock_enrich decides the same way) has no output
     embed := coalesce((options OPERATOR(pg_catalog.->>) 'embed')::boolean,
                       target_type OPERATOR(pg_catalog.=) 'real[]'::pg_catalog.regtype

@@ -144,6 +144,7 @@ SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contra
 SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contracts', 'summary', 'body', 'm', sample_size => 1001)$$);
 SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contracts', 'no_such_column', 'body', 'm')$$);
 SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contracts', 'summary', 'body', 'm', options => '[1]')$$);
+SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contracts', 'summary', 'body', 'm', options => '{"embed": "yes"}')$$);
 SELECT regress_try($$SELECT rows_to_do FROM bedrock_enrich_estimate('cost_contracts', 'summary', 'body', 'anthropic.claude-3-haiku-20240307-v1:0', options => '{"max_token": 5}')$$);
 
 -- bedrock_enrich(dry_run => true): the same figures as INFO, and nothing

@@ -78,6 +78,10 @@ OBJS += \
 	src/fdw/catalog_resources.o \
 	src/fdw/catalog_endpoint.o
 
+# cost lane (issue 12): bedrock_count_tokens, the enrichment estimate
+OBJS += \
+	src/functions/count_tokens.o
+
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
 # every layer's folder is on the include path, so that a file includes
@@ -99,7 +103,8 @@ SHLIB_LINK = $(shell curl-config --libs 2>/dev/null) -lssl -lcrypto
 REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
 	rate_limits usage_encoding upgrade roles catalog \
-	batch_jobs embed invoke fdw
+	batch_jobs embed invoke fdw \
+	cost_estimate
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

@@ -15,6 +15,181 @@
 
 -- ==== Converse features: documents, guardrails, caching, tiers, tokens ====
 
+-- ---- Cost before you spend: count_tokens, estimates ----
+
+-- bedrock_count_tokens: CountTokens on the Converse request bedrock_chat
+-- would send (free: a usage row of operation 'count_tokens' with no token
+-- counts, so that no view prices it).
+CREATE FUNCTION bedrock_count_tokens(model text, prompt text, system text DEFAULT NULL,
+                                     options jsonb DEFAULT NULL)
+RETURNS int
+AS 'MODULE_PATHNAME', 'bedrock_count_tokens'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_count_tokens(text, text, text, jsonb) IS
+'Input tokens of the Converse request bedrock_chat(model, prompt, system, options) would send, counted by Bedrock''s CountTokens (Anthropic models, foundation model ids only); nothing is generated or billed';
+
+REVOKE ALL ON FUNCTION bedrock_count_tokens(text, text, text, jsonb) FROM PUBLIC;
+
+-- bedrock.count_tokens_model: which foundation model CountTokens counts for
+-- a model id (a cross-region profile's model), NULL when none.
+CREATE FUNCTION bedrock.count_tokens_model(model text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bedrock_count_tokens_model'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock.count_tokens_model(text) IS
+'The foundation model id whose tokens CountTokens counts for a call on model (an inference profile''s model), or NULL when the model has no CountTokens (only Anthropic models have it); makes no call';
+
+-- bedrock_enrich_estimate: what bedrock_enrich would do and cost, without
+-- calling the model: the rows it would fill (where target_column is NULL),
+-- input tokens measured on a random sample of their prompts (CountTokens
+-- when the model has it, else one token per 4 characters) and
+-- extrapolated, output tokens from the model's history in
+-- bedrock.usage_log (else options.max_tokens, else 256 a row), priced by
+-- bedrock.call_cost.  Nothing is written; the CountTokens calls leave
+-- their (free) usage rows.  SECURITY INVOKER without a pinned search_path,
+-- as bedrock_enrich: the prompt is the caller's SQL over the caller's rows.
+CREATE FUNCTION bedrock_enrich_estimate(target_table regclass, target_column name,
+                                        prompt text, model text,
+                                        system text DEFAULT NULL, options jsonb DEFAULT NULL,
+                                        sample_size int DEFAULT 20)
+RETURNS TABLE (rows_to_do bigint, rows_to_call bigint, sample_rows int,
+               est_input_tokens bigint, est_output_tokens bigint,
+               est_cost numeric, currency text,
+               input_basis text, output_basis text)
+LANGUAGE plpgsql VOLATILE AS $body$
+DECLARE
+    target_type regtype;
+    embed boolean;
+    count_options jsonb;    -- bedrock_chat's options: no batch or enrich keys
+    count_model text;       -- CountTokens counts with it; NULL: estimate
+    sample_tokens bigint := 0;
+    row_prompt text;
+    output_per_row numeric;
+    history_calls bigint;
+BEGIN
+    IF target_table IS NULL OR target_column IS NULL OR prompt IS NULL OR model IS NULL THEN
+        RAISE EXCEPTION 'bedrock_enrich_estimate needs a table, a target column, a prompt and a model'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF sample_size IS NULL OR sample_size OPERATOR(pg_catalog.<) 1
+       OR sample_size OPERATOR(pg_catalog.>) 1000 THEN
+        RAISE EXCEPTION 'sample_size must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.format('It is %s.', coalesce(sample_size::text, 'NULL'));
+    END IF;
+    IF options IS NOT NULL AND pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'options of bedrock_enrich_estimate must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT a.atttypid::pg_catalog.regtype INTO target_type
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid OPERATOR(pg_catalog.=) target_table
+       AND a.attname OPERATOR(pg_catalog.=) target_column
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+    IF target_type IS NULL THEN
+        RAISE EXCEPTION 'column % of % does not exist', pg_catalog.quote_ident(target_column), target_table
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF options OPERATOR(pg_catalog.?) 'embed'
+       AND pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'embed') OPERATOR(pg_catalog.<>) 'boolean' THEN
+        RAISE EXCEPTION 'option "embed" of bedrock_enrich_estimate must be a boolean'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- an embedding run (bedrock_enrich decides the same way) has no output
+    embed := coalesce((options OPERATOR(pg_catalog.->>) 'embed')::boolean,
+                      target_type OPERATOR(pg_catalog.=) 'real[]'::pg_catalog.regtype
+                      OR EXISTS (SELECT FROM pg_catalog.pg_type t
+                                  WHERE t.oid OPERATOR(pg_catalog.=) target_type
+                                    AND t.typname IN ('vector', 'halfvec')));
+    count_options := options OPERATOR(pg_catalog.-)
+                     '{embed,concurrency,on_error,schema}'::text[];
+
+    -- the rows a run would claim, and those it would call the model for
+    -- (it skips a NULL or empty prompt)
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NULLIF((%s)::text, '''') IS NOT NULL)
+           FROM %s WHERE %I IS NULL', prompt, target_table, target_column)
+       INTO rows_to_do, rows_to_call;
+
+    -- input: measured on a random sample of the prompts, extrapolated
+    count_model := CASE WHEN NOT embed THEN bedrock.count_tokens_model(model) END;
+    sample_rows := 0;
+    FOR row_prompt IN EXECUTE pg_catalog.format(
+        'SELECT p FROM (SELECT NULLIF((%s)::text, '''') AS p FROM %s WHERE %I IS NULL) s
+          WHERE p IS NOT NULL ORDER BY pg_catalog.random() LIMIT $1',
+        prompt, target_table, target_column) USING sample_size
+    LOOP
+        sample_rows := sample_rows OPERATOR(pg_catalog.+) 1;
+        IF count_model IS NOT NULL THEN
+            sample_tokens := sample_tokens OPERATOR(pg_catalog.+)
+                @extschema@.bedrock_count_tokens(count_model, row_prompt, system, count_options);
+        ELSE
+            -- no CountTokens: 1 token per 4 characters of prompt and system
+            sample_tokens := sample_tokens OPERATOR(pg_catalog.+)
+                greatest(1, pg_catalog.ceil((pg_catalog.char_length(row_prompt)
+                    OPERATOR(pg_catalog.+) coalesce(pg_catalog.char_length(system), 0))
+                    OPERATOR(pg_catalog./) 4.0)::bigint);
+        END IF;
+    END LOOP;
+    est_input_tokens := CASE WHEN sample_rows OPERATOR(pg_catalog.>) 0 THEN
+        pg_catalog.round(sample_tokens::pg_catalog.numeric OPERATOR(pg_catalog./) sample_rows
+                         OPERATOR(pg_catalog.*) rows_to_call)::bigint ELSE 0 END;
+    input_basis := CASE
+        WHEN sample_rows OPERATOR(pg_catalog.=) 0 THEN 'no rows to call'
+        WHEN count_model IS NOT NULL THEN
+            pg_catalog.format('CountTokens (%s) on %s sampled rows', count_model, sample_rows)
+        ELSE pg_catalog.format('1 token per 4 characters on %s sampled rows (%s has no CountTokens)',
+                               sample_rows, model) END;
+
+    -- output: what the model's successful calls produced, else the cap
+    IF embed THEN
+        output_per_row := 0;
+        output_basis := 'embeddings have no output tokens';
+    ELSE
+        SELECT pg_catalog.avg(h.output_tokens), pg_catalog.count(*)
+          INTO output_per_row, history_calls
+          FROM (SELECT u.output_tokens FROM bedrock.usage_log u
+                 WHERE u.model OPERATOR(pg_catalog.=) bedrock_enrich_estimate.model
+                   AND u.operation OPERATOR(pg_catalog.=) 'converse'
+                   AND u.error_code IS NULL AND u.output_tokens IS NOT NULL
+                 ORDER BY u.called_at DESC LIMIT 1000) h;
+        IF history_calls OPERATOR(pg_catalog.>) 0 THEN
+            output_basis := pg_catalog.format('average of the last %s successful calls of %s in bedrock.usage_log',
+                                              history_calls, model);
+        ELSIF pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'max_tokens') OPERATOR(pg_catalog.=) 'number' THEN
+            output_per_row := (options OPERATOR(pg_catalog.->>) 'max_tokens')::pg_catalog.numeric;
+            output_basis := pg_catalog.format('options.max_tokens (%s a row, an upper bound): no usage history', output_per_row);
+        ELSE
+            output_per_row := 256;
+            output_basis := 'default of 256 tokens a row: no usage history and no max_tokens';
+        END IF;
+    END IF;
+    est_output_tokens := pg_catalog.round(output_per_row OPERATOR(pg_catalog.*) rows_to_call)::bigint;
+
+    -- cost: today's price of the model, NULL when bedrock.model_prices has none
+    est_cost := pg_catalog.trim_scale(bedrock.call_cost(model, pg_catalog.now(),
+                                                        est_input_tokens, est_output_tokens));
+    SELECT p.currency INTO currency FROM bedrock.price_periods p
+     WHERE p.model OPERATOR(pg_catalog.=) bedrock_enrich_estimate.model
+       AND p.effective_from OPERATOR(pg_catalog.<=) pg_catalog.now()
+       AND p.effective_until OPERATOR(pg_catalog.>) pg_catalog.now();
+    RETURN NEXT;
+END
+$body$;
+
+COMMENT ON FUNCTION bedrock_enrich_estimate(regclass, name, text, text, text, jsonb, int) IS
+'What bedrock_enrich with the same arguments would do, without calling the model: rows to do and to call, input tokens measured on a sample (CountTokens or 1 token per 4 characters) and extrapolated, output tokens from bedrock.usage_log history (else max_tokens, else 256 a row), the cost from bedrock.model_prices, and the basis of each estimate';
+
+REVOKE ALL ON FUNCTION bedrock_enrich_estimate(regclass, name, text, text, text, jsonb, int) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION bedrock_count_tokens(text, text, text, jsonb),
+                          bedrock_enrich_estimate(regclass, name, text, text, text, jsonb, int)
+    TO bedrock_user;
+
 -- (end of Converse features)
 
 
@@ -85,10 +260,27 @@ GRANT EXECUTE ON FUNCTION bedrock_embed(text, text, jsonb),
 -- packs 96 rows a request), in the same committed, resumable chunks, with
 -- progress in bedrock.jobs.  A failed request leaves its rows NULL and
 -- counts as errors (EmbeddingFailed; bedrock.usage_log has the cause).
-CREATE OR REPLACE PROCEDURE bedrock_enrich(target_table regclass, target_column name,
-                                           prompt text, model text,
-                                           system text DEFAULT NULL, options jsonb DEFAULT NULL,
-                                           chunk_size int DEFAULT 512, notices boolean DEFAULT false)
+-- dry_run => true reports bedrock_enrich_estimate's figures as INFO and
+-- stops: no model call, no job row, nothing written.  (A new parameter:
+-- the procedure is dropped and created again, with its grant.)
+-- The grants a DBA gave (EXECUTE to an application role, say) survive
+-- the new signature: noted here, given again after the CREATE.
+SELECT pg_catalog.set_config('bedrock_fdw_upgrade.enrich_grants',
+           coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        'role', r.rolname, 'grantable', a.is_grantable))::text, '[]'), true)
+  FROM pg_catalog.pg_proc p
+ CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+ WHERE p.oid OPERATOR(pg_catalog.=)
+       'bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean)'::pg_catalog.regprocedure
+   AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+   AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
+DROP PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean);
+CREATE PROCEDURE bedrock_enrich(target_table regclass, target_column name,
+                                prompt text, model text,
+                                system text DEFAULT NULL, options jsonb DEFAULT NULL,
+                                chunk_size int DEFAULT 512, notices boolean DEFAULT false,
+                                dry_run boolean DEFAULT false)
 LANGUAGE plpgsql AS $body$
 DECLARE
     target_type regtype;
@@ -171,6 +363,24 @@ BEGIN
                   HINT = 'The prompt is SQL evaluated for each row, such as $$''Summarize: '' || body$$; '
                          'to send the same text for every row, write it as a string literal, such as $$''Summarize this''$$.';
     END;
+
+    -- a dry run: what the run would do and cost, then stop (nothing written)
+    IF dry_run THEN
+        DECLARE
+            est record;
+        BEGIN
+            SELECT * INTO est FROM @extschema@.bedrock_enrich_estimate(target_table, target_column,
+                                                                       prompt, model, system, options);
+            RAISE INFO 'bedrock_enrich dry run: % rows to do, % to call; about % input and % output tokens, cost %',
+                est.rows_to_do, est.rows_to_call, est.est_input_tokens, est.est_output_tokens,
+                coalesce(est.est_cost::text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) est.currency,
+                         'unknown (no price of the model in bedrock.model_prices)')
+                USING DETAIL = pg_catalog.format('Input tokens: %s. Output tokens: %s.',
+                                                 est.input_basis, est.output_basis),
+                      HINT = 'Nothing was sent to the model or written. bedrock_enrich_estimate returns the same figures as a row.';
+        END;
+        RETURN;
+    END IF;
 
     -- a run whose backend is gone was interrupted
     UPDATE bedrock.enrich_jobs j SET status = 'interrupted', finished_at = j.updated_at
@@ -319,8 +529,25 @@ BEGIN
 END
 $body$;
 
-COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean) IS
-'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch (text, jsonb) or bedrock_embed_batch (real[], vector, halfvec, or options.embed); progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume';
+COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) IS
+'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch (text, jsonb) or bedrock_embed_batch (real[], vector, halfvec, or options.embed); progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume; dry_run reports the estimate (bedrock_enrich_estimate) and calls nothing';
+
+REVOKE ALL ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean)
+    TO bedrock_user;
+DO $$
+DECLARE
+    g jsonb;
+BEGIN
+    FOR g IN SELECT e.value FROM pg_catalog.jsonb_array_elements(
+                 pg_catalog.current_setting('bedrock_fdw_upgrade.enrich_grants')::jsonb) e
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) TO %I%s',
+                                  g OPERATOR(pg_catalog.->>) 'role',
+                                  CASE WHEN (g OPERATOR(pg_catalog.->>) 'grantable')::boolean
+                                       THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END $$;
 
 -- (end of Embeddings and InvokeModel)
 

@@ -19,8 +19,18 @@ SELECT bedrock_chat('openai.gpt-oss-20b-1:0', 'echo: before')->>'text' AS text;
 INSERT INTO bedrock.model_prices (model, input_per_1k, output_per_1k)
 VALUES ('openai.gpt-oss-20b-1:0', 0.00007, 0.0003);
 
+-- a role the DBA let run bedrock_enrich (whose signature 0.4.0 changes)
+CREATE ROLE regress_upgrade_app;
+GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean)
+    TO regress_upgrade_app;
+
 ALTER EXTENSION bedrock_fdw UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'bedrock_fdw';
+-- bedrock_enrich gained dry_run, and kept its grant
+SELECT p.oid::regprocedure AS enrich,
+       has_function_privilege('regress_upgrade_app', p.oid, 'EXECUTE') AS app_may_run,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_run
+  FROM pg_proc p WHERE p.proname = 'bedrock_enrich';
 SELECT proparallel FROM pg_proc WHERE oid = 'bedrock_chat(text,text,text,jsonb)'::regprocedure;
 SELECT to_regclass('bedrock.rate_limits') AS rate_limits_view,
        has_table_privilege('public', 'bedrock.rate_limits', 'SELECT') AS public_select,
@@ -33,3 +43,4 @@ ALTER EXTENSION bedrock_fdw UPDATE;
 
 \c :regress_db
 DROP DATABASE regress_bedrock_upgrade;
+DROP ROLE regress_upgrade_app;

@@ -507,7 +507,7 @@ class Emulator {
     const modelIds = new Set();
     if (route.modelIdentifier !== undefined) {
       modelIds.add(route.modelIdentifier);
-      resolved = models.resolveModel(route.modelIdentifier, this.region);
+      resolved = models.resolveModel(route.modelIdentifier, this.region, { countTokens: route.name === 'count_tokens' });
       if (resolved.ok) {
         modelIds.add(resolved.model.id);
         if (resolved.profile) modelIds.add(resolved.profile.id);

@@ -229,8 +229,11 @@ function onDemandError(id) {
 /**
  * Resolve a model identifier (already URL-decoded once) for runtime calls.
  * Returns {ok:true, model, via, profile?} or {ok:false, response}.
+ * countTokens: CountTokens' modelId is a FoundationModelVersionIdentifier
+ * (at most 256 characters): a foundation model id or ARN only, and counting
+ * invokes nothing, so a model without on-demand throughput counts too.
  */
-function resolveModel(identifier, region) {
+function resolveModel(identifier, region, { countTokens = false } = {}) {
   const bad = { ok: false, response: validation(INVALID_ID) };
   if (typeof identifier !== 'string' || identifier.length === 0 || identifier.length > 2048) return bad;
 
@@ -261,10 +264,11 @@ function resolveModel(identifier, region) {
     m = BY_ID.get(identifier);
     if (!m) return bad;
   }
+  if (countTokens && (profile || identifier.length > 256)) return bad;
   if (!m.granted) {
     return { ok: false, response: awsError('AccessDeniedException', { message: "You don't have access to the model with the specified model ID." }) };
   }
-  if (!profile && !m.onDemand) return { ok: false, response: onDemandError(m.id) };
+  if (!profile && !m.onDemand && !countTokens) return { ok: false, response: onDemandError(m.id) };
   return { ok: true, model: m, via, profile };
 }
 

@@ -217,3 +217,23 @@ test('InvokeModelCommand: Cohere Embed v3/v4 and Titan v1 (96 texts a request, 9
     return true;
   });
 });
+
+test('CountTokensCommand: a Converse-shaped input counts as Converse bills it; other providers and profiles are refused', async () => {
+  // required here, so that each lane's commands stay in their own block
+  const { CountTokensCommand, ValidationException } = require('@aws-sdk/client-bedrock-runtime');
+  const c = client(t.LONG_TERM);
+  const converse = { system: [{ text: 'Be brief.' }], messages: msg('Count the tokens of this contract clause') };
+  const counted = await c.send(new CountTokensCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', input: { converse } }));
+  const answered = await c.send(new ConverseCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', ...converse }));
+  assert.equal(counted.inputTokens, answered.usage.inputTokens);
+  assert.equal(counted.$metadata.httpStatusCode, 200);
+  assert.match(counted.$metadata.requestId, UUID);
+  assert.equal(emu.stats.requests.count_tokens, 1);
+  for (const modelId of ['openai.gpt-oss-20b-1:0', 'us.anthropic.claude-3-5-haiku-20241022-v1:0']) {
+    await assert.rejects(c.send(new CountTokensCommand({ modelId, input: { converse } })), (e) => {
+      assert.ok(e instanceof ValidationException, e.name);
+      assert.equal(e.$metadata.httpStatusCode, 400);
+      return true;
+    });
+  }
+});

@@ -5,8 +5,8 @@
 //  * toolConfig with toolChoice {tool: {name}} (or {any: {}}) -> one toolUse block whose input
 //    conforms to the tool's inputSchema.json, stopReason "tool_use".
 // Values are derived from the last user message so that tests can check them (README,
-// "Structured output"): a member `k` takes the text after "k:" (or "k =") up to ";" or a line
-// end; an enum takes the value that the message mentions; a boolean is false when the message
+// "Structured output"): a member `k` takes the text after "k:" (or "k =") up to ";", ". " or a
+// line end; an enum takes the value that the message mentions; a boolean is false when the message
 // says "not", "no", "never" or "false"; an array takes a comma-separated list.
 // Markers in the user message:
 //  * "#no-native"   -> outputConfig is refused with a ValidationException (as by models that
@@ -105,11 +105,11 @@ function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The text after "key:" or "key =" (underscores match spaces), up to ";" or a line end. */
+/** The text after "key:" or "key =" (underscores match spaces), up to ";", a sentence's end or a line end. */
 function valueFor(text, key) {
   if (!key) return null;
   const k = escapeRe(key).replace(/_/g, '[ _]');
-  const m = new RegExp(`(?:^|[\\s;,(])${k}\\s*[:=]\\s*([^;\\n]*)`, 'i').exec(text);
+  const m = new RegExp(`(?:^|[\\s;,(])${k}\\s*[:=]\\s*([^;\\n]*?)(?=;|\\n|\\.\\s|\\.?$)`, 'i').exec(text);
   if (!m) return null;
   return m[1].trim().replace(/\.$/, '').trim();
 }

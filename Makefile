@@ -82,6 +82,7 @@ OBJS += \
 # JSON Schema subset (docs/extraction.md)
 OBJS += \
 	src/engine/json_schema.o \
+	src/engine/extract_refusals.o \
 	src/functions/extract.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)

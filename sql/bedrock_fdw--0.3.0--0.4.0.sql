@@ -62,6 +62,31 @@ GRANT EXECUTE ON FUNCTION bedrock_extract(text, text, jsonb, text, jsonb),
                           bedrock_is_true(text, text, text, jsonb)
     TO bedrock_user;
 
+-- The models that refused structured output, per server, remembered in
+-- shared memory by method "auto" (this database's entries); the reset is
+-- for bedrock_admin (after a model gained structured output, say).
+CREATE FUNCTION bedrock_extract_refusals()
+RETURNS TABLE (server text, model text, remembered_at timestamptz)
+AS 'MODULE_PATHNAME', 'bedrock_extract_refusals'
+LANGUAGE C VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract_refusals() IS
+'The models that refused structured output (outputConfig) through a server (NULL: the settings) in this database, which bedrock_extract''s method auto sends a forced tool call from then on';
+
+CREATE FUNCTION bedrock_extract_refusals_reset()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'bedrock_extract_refusals_reset'
+LANGUAGE C VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract_refusals_reset() IS
+'Forget the structured output refusals of this database (bedrock_extract_refusals); returns how many there were';
+
+REVOKE ALL ON FUNCTION bedrock_extract_refusals(), bedrock_extract_refusals_reset() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_extract_refusals() TO bedrock_user, bedrock_admin;
+GRANT EXECUTE ON FUNCTION bedrock_extract_refusals_reset() TO bedrock_admin;
+
 -- (end of Extraction)
 
 

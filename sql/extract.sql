@@ -68,11 +68,17 @@ SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Utah; amount: 1
                        (SELECT s FROM contract_schema))->>'governing_law' AS remembered;
 \! node test/emulator/admin.js stat requests.converse
 \! node test/emulator/admin.js stat structured
+-- the memory is shared: another session goes straight to the tool too,
+-- until bedrock_admin forgets it
 \c -
--- a new session has forgotten (the memory is per backend)
+SELECT server, model, remembered_at <= now() AS remembered FROM bedrock_extract_refusals();
 \! node test/emulator/admin.js reset
 SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Utah; amount: 1; term months: 2; parties: Di',
-                       (SELECT s FROM contract_schema))->>'governing_law' AS new_session;
+                       (SELECT s FROM contract_schema))->>'governing_law' AS other_session;
+\! node test/emulator/admin.js stat structured
+SELECT bedrock_extract_refusals_reset() AS forgotten;
+SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Utah; amount: 1; term months: 2; parties: Di',
+                       (SELECT s FROM contract_schema))->>'governing_law' AS after_reset;
 \! node test/emulator/admin.js stat structured
 
 -- a non-conforming answer is asked for once more, telling the model why:
@@ -150,6 +156,7 @@ SELECT ord, result->>'governing_law' AS law
                'governing law: Ohio; amount: 3; term months: 1; parties: C'],
          (SELECT s FROM contract_schema), NULL, '{"concurrency": 1}');
 \! node test/emulator/admin.js stat structured
+SELECT bedrock_extract_refusals_reset() AS forgotten;
 SELECT regress_try($$SELECT count(*) FROM bedrock_extract_batch('openai.gpt-oss-20b-1:0', ARRAY['a', ''], '{"type": "object"}')$$);
 SELECT regress_try($$SELECT count(*) FROM bedrock_extract_batch('openai.gpt-oss-20b-1:0', ARRAY['a'], '{"type": "object", "x": 1}')$$);
 

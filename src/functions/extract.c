@@ -19,8 +19,8 @@
  *	   it and tool for the others; when a model refuses output_format
  *	   (a ValidationException about outputConfig or structured output),
  *	   that call is made again with tool, and the refusal is remembered
- *	   for the server and model in this backend, so that later calls go
- *	   straight to tool;
+ *	   for the server and model (extract_refusals.c, shared memory), so
+ *	   that later calls go straight to tool;
  *   - an answer that does not conform to the schema (json_schema.c) is
  *	   asked for once more, the validation error added to the system
  *	   prompt; a second failure is handled by on_error ("raise": 22P02
@@ -43,7 +43,6 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -51,6 +50,7 @@
 #include "bedrock_target.h"
 #include "chat.h"
 #include "chat_batch.h"
+#include "extract_refusals.h"
 #include "json_schema.h"
 
 PG_FUNCTION_INFO_V1(bedrock_extract);
@@ -89,63 +89,11 @@ typedef struct ExtractItem
 	Jsonb	   *result;
 } ExtractItem;
 
-/* ---- models that refused structured output, per server (backend-local) */
-
-typedef struct RefusalKey
+/* The server of a call (NULL: the settings), for the refusal table. */
+static const char *
+server_of(const ChatOptions *opts)
 {
-	char		server[NAMEDATALEN];
-	char		model[256];
-} RefusalKey;
-
-static HTAB *refusals = NULL;
-
-static void
-refusal_key(RefusalKey *key, const ChatOptions *opts, const char *model)
-{
-	const char *server = opts->server ? opts->server :
-		(bedrock_server ? bedrock_server : "");
-
-	memset(key, 0, sizeof(*key));
-	strlcpy(key->server, server, sizeof(key->server));
-	strlcpy(key->model, model, sizeof(key->model));
-}
-
-/*
- * refused_before
- *		Whether model refused output_format on the server of opts before,
- *		in this backend.
- */
-static bool
-refused_before(const ChatOptions *opts, const char *model)
-{
-	RefusalKey	key;
-
-	if (refusals == NULL)
-		return false;
-	refusal_key(&key, opts, model);
-	return hash_search(refusals, &key, HASH_FIND, NULL) != NULL;
-}
-
-/* Remember that model refused output_format on the server of opts. */
-static void
-remember_refusal(const ChatOptions *opts, const char *model)
-{
-	RefusalKey	key;
-
-	if (refusals == NULL)
-	{
-		HASHCTL		ctl = {0};
-
-		ctl.keysize = sizeof(RefusalKey);
-		ctl.entrysize = sizeof(RefusalKey);
-		ctl.hcxt = TopMemoryContext;
-		refusals = hash_create("bedrock_fdw structured output refusals", 16, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	if (hash_get_num_entries(refusals) >= 1000)
-		return;					/* bounded: auto then just refuses again */
-	refusal_key(&key, opts, model);
-	(void) hash_search(refusals, &key, HASH_ENTER, NULL);
+	return opts->server ? opts->server : bedrock_server;
 }
 
 /*
@@ -205,7 +153,7 @@ extract_job_init(ExtractJob *job, const char *funcname, const char *model,
 	if (job->method == EXTRACT_METHOD_AUTO)
 	{
 		job->may_fall_back = model != NULL && native_supported(model) &&
-			!refused_before(opts, model);
+			!extract_refused_before(server_of(opts), model);
 		job->method = job->may_fall_back ? EXTRACT_METHOD_OUTPUT_FORMAT : EXTRACT_METHOD_TOOL;
 	}
 }
@@ -382,7 +330,7 @@ extract_item_after(ExtractJob *job, ExtractItem *x, BedrockCall *call,
 		{
 			if (!job->fell_back)
 			{
-				remember_refusal(job->opts, job->model);
+				extract_remember_refusal(server_of(job->opts), job->model);
 				job->fell_back = true;
 				job->method = EXTRACT_METHOD_TOOL;
 			}

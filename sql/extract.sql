@@ -95,6 +95,10 @@ SELECT regress_try($$SELECT bedrock_extract('openai.gpt-oss-20b-1:0', '#bad-alwa
 SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0', '#bad-always amount: 3; term months: 4',
                        '{"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"]}',
                        NULL, '{"on_error": "json"}') AS error_object;
+-- a member name that is not a plain name is quoted in the path
+SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0', '#bad-always governing law: Ohio',
+                       '{"type": "object", "properties": {"governing law": {"type": "string"}}, "required": ["governing law"]}',
+                       NULL, '{"on_error": "json"}')->'error'->>'message' AS quoted_path;
 SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0', '#bad-always amount: 3',
                        '{"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"]}',
                        NULL, '{"on_error": "null"}') IS NULL AS is_null;

@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -67,28 +68,31 @@ typedef struct SchemaWalk
 
 /*
  * path_append_key
- *		Append .key to a JSON path, quoted when key is not a plain name.
+ *		Append .key to a JSON path, quoted when key is not a plain name;
+ *		a key from an answer is clipped to 64 bytes (whole characters).
  */
 static void
 path_append_key(StringInfo path, const char *key, int len)
 {
+	int			clipped = pg_mbcliplen(key, len, 64);
 	bool		plain = len > 0 && !isdigit((unsigned char) key[0]);
 
-	for (int i = 0; i < len && plain; i++)
+	for (int i = 0; i < clipped && plain; i++)
 		plain = isalnum((unsigned char) key[i]) || key[i] == '_';
 	if (plain)
-		appendStringInfo(path, ".%.*s", len, key);
+		appendBinaryStringInfo(path, ".", 1);
 	else
-	{
 		appendStringInfoString(path, ".\"");
-		for (int i = 0; i < len; i++)
-		{
-			if (key[i] == '"' || key[i] == '\\')
-				appendStringInfoChar(path, '\\');
-			appendStringInfoChar(path, key[i]);
-		}
-		appendStringInfoChar(path, '"');
+	for (int i = 0; i < clipped; i++)
+	{
+		if (!plain && (key[i] == '"' || key[i] == '\\'))
+			appendStringInfoChar(path, '\\');
+		appendStringInfoChar(path, key[i]);
 	}
+	if (clipped < len)
+		appendStringInfoString(path, "...");
+	if (!plain)
+		appendStringInfoChar(path, '"');
 }
 
 static int
@@ -411,20 +415,28 @@ json_schema_check(Jsonb *schema, const char *funcname)
 	check_node(&w, &schema->root, &path, 0, true);
 }
 
-/* Append the JSON of a scalar (for messages), clipped. */
+/* Append the JSON of a scalar (for messages), clipped to 40 bytes of whole characters. */
 static void
 append_short_value(StringInfo out, const JsonbValue *v)
 {
-	char	   *s;
+	const char *s;
+	int			len;
+	int			clipped;
 
 	if (v->type == jbvString)
 	{
-		appendStringInfo(out, "\"%.*s\"%s", Min(v->val.string.len, 40), v->val.string.val,
-						 v->val.string.len > 40 ? "..." : "");
-		return;
+		s = v->val.string.val;
+		len = v->val.string.len;
 	}
-	s = JsonbToCString(NULL, &JsonbValueToJsonb((JsonbValue *) v)->root, 64);
-	appendStringInfo(out, "%.40s%s", s, strlen(s) > 40 ? "..." : "");
+	else
+	{
+		s = JsonbToCString(NULL, &JsonbValueToJsonb((JsonbValue *) v)->root, 64);
+		len = strlen(s);
+	}
+	clipped = pg_mbcliplen(s, len, 40);
+	appendStringInfo(out, "%s%.*s%s%s", v->type == jbvString ? "\"" : "",
+					 clipped, s, clipped < len ? "..." : "",
+					 v->type == jbvString ? "\"" : "");
 }
 
 static bool

@@ -206,13 +206,16 @@ SELECT status, rows_done, rows_skipped, errors, last_error_code, rows_total FROM
 \! node test/emulator/admin.js stat requests.converse
 -- a second run sends only the row that failed (twice more: a call and its retry)
 \! node test/emulator/admin.js reset
+SET client_min_messages = error;	-- its WARNING names the job id
 CALL bedrock_enrich('extract_contracts', 'fields', 'body', 'openai.gpt-oss-20b-1:0', options => :'enrich_options');
+RESET client_min_messages;
 \! node test/emulator/admin.js stat requests.converse
+SELECT status, rows_done, errors, last_error_code, last_error_message FROM bedrock.jobs ORDER BY job_id DESC LIMIT 1;
 -- refused before a job starts: a target that is not jsonb, a bad schema
 CALL bedrock_enrich('extract_contracts', 'summary', 'body', 'openai.gpt-oss-20b-1:0', options => :'enrich_options');
 CALL bedrock_enrich('extract_contracts', 'fields', 'body', 'openai.gpt-oss-20b-1:0',
                     options => '{"schema": {"type": "object", "minProperties": 1}}');
 CALL bedrock_enrich('extract_contracts', 'fields', 'body', 'openai.gpt-oss-20b-1:0',
                     options => '{"schema": {"type": "object"}, "method": "fast"}');
-SELECT count(*) AS jobs FROM bedrock.jobs;
+SELECT count(*) AS jobs FROM bedrock.jobs WHERE table_name = 'extract_contracts';
 DROP TABLE extract_contracts, contract_schema;

@@ -77,7 +77,7 @@ COMMENT ON FUNCTION bedrock_extract_refusals() IS
 CREATE FUNCTION bedrock_extract_refusals_reset()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'bedrock_extract_refusals_reset'
-LANGUAGE C VOLATILE PARALLEL SAFE
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION bedrock_extract_refusals_reset() IS

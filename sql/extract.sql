@@ -58,12 +58,15 @@ SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'The customer is unhappy. mood:
                        'You read customer e-mails and note the mood.') AS with_instructions;
 
 -- auto falls back to the tool when the model refuses output_format, and
--- remembers it in this session: the next call goes straight to the tool
+-- remembers it: the next call goes straight to the tool.  Every call is a
+-- usage record (bedrock_stats counts them): the refused one as an error
 \! node test/emulator/admin.js reset
+SELECT bedrock_stats_reset() IS NOT NULL AS stats_reset;
 SELECT bedrock_extract('openai.gpt-oss-20b-1:0', '#no-native governing law: Ohio; amount: 1; term months: 2; parties: Cy',
                        (SELECT s FROM contract_schema))->>'governing_law' AS after_fallback;
 \! node test/emulator/admin.js stat requests.converse
 \! node test/emulator/admin.js stat structured
+SELECT model, calls, errors FROM bedrock_stats() WHERE model = 'openai.gpt-oss-20b-1:0';
 SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Utah; amount: 1; term months: 2; parties: Di',
                        (SELECT s FROM contract_schema))->>'governing_law' AS remembered;
 \! node test/emulator/admin.js stat requests.converse
@@ -82,11 +85,13 @@ SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Utah; amount: 1
 \! node test/emulator/admin.js stat structured
 
 -- a non-conforming answer is asked for once more, telling the model why:
--- the second answer conforms (two calls)
+-- the second answer conforms (two calls, two usage records, no error)
 \! node test/emulator/admin.js reset
+SELECT bedrock_stats_reset() IS NOT NULL AS stats_reset;
 SELECT bedrock_extract('openai.gpt-oss-20b-1:0', '#bad-first governing law: Iowa; amount: 3; term months: 4; parties: Ed',
                        (SELECT s FROM contract_schema))->>'governing_law' AS second_answer;
 \! node test/emulator/admin.js stat requests.converse
+SELECT model, calls, errors FROM bedrock_stats() WHERE model = 'openai.gpt-oss-20b-1:0';
 -- twice wrong: 22P02 naming the path, or NULL, or the error object
 \! node test/emulator/admin.js reset
 SELECT regress_try($$SELECT bedrock_extract('openai.gpt-oss-20b-1:0', '#bad-always amount: 3; term months: 4; parties: Ed',

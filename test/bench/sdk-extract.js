@@ -20,12 +20,8 @@
 // Prints one JSON line: {"client":"sdk","contracts","extracted","errors",
 // "calls","seconds","rate","cpu_seconds","concurrency"}.
 const fs = require('fs');
-const http = require('http');
-const { emuRequire } = require('./sdk-client');
-const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-bedrock-runtime');
-const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
+const { runtimeClient, emuRequire, ConverseCommand } = require('./sdk-client');
 const { Client } = emuRequire('pg');
-const { LONG_TERM } = require('../emulator/lib/credentials');
 
 function args(argv) {
   const o = { table: 'b8_contracts', concurrency: 32, model: 'anthropic.claude-3-haiku-20240307-v1:0', portFile: null, pgHost: null, pgPort: 5432, schemaFile: null };
@@ -62,14 +58,7 @@ function conforms(schema, v) {
 async function main() {
   const o = args(process.argv.slice(2));
   const schema = JSON.parse(fs.readFileSync(o.schemaFile, 'utf8'));
-  const port = Number(fs.readFileSync(o.portFile, 'utf8').trim());
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
-  const client = new BedrockRuntimeClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { ...LONG_TERM },
-    requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
-  });
+  const { client, destroy } = runtimeClient(o.portFile, o.concurrency);
   const system = 'Extract from the user\'s message the information that the given JSON schema describes.';
   let calls = 0;
   const extract = async (text, feedback) => {
@@ -114,8 +103,7 @@ async function main() {
   await Promise.all(Array.from({ length: o.concurrency }, loop));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  client.destroy();
-  agent.destroy();
+  destroy();
   console.log(JSON.stringify({ client: 'sdk', contracts: rows.length, extracted, errors, calls, seconds, rate: rows.length / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, concurrency: o.concurrency }));
 }
 

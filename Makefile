@@ -81,6 +81,12 @@ OBJS += \
 # cost lane (issue 12): bedrock_count_tokens, the enrichment estimate
 OBJS += \
 	src/functions/count_tokens.o
+# extract lane: bedrock_extract, its batch, classify and is_true over a
+# JSON Schema subset (docs/extraction.md)
+OBJS += \
+	src/engine/json_schema.o \
+	src/engine/extract_refusals.o \
+	src/functions/extract.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
@@ -104,7 +110,7 @@ REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
 	rate_limits usage_encoding upgrade roles catalog \
 	batch_jobs embed invoke fdw \
-	cost_estimate
+	cost_estimate extract
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

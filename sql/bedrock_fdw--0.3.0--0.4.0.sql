@@ -9,6 +9,84 @@
 
 -- ==== Extraction: bedrock_extract, classify, is_true ====
 
+-- bedrock_extract: the object extracted from input, conforming to schema
+-- (a JSON Schema subset, checked before anything is sent), through
+-- Converse structured output (outputConfig) or a forced tool call; a
+-- non-conforming answer is asked for once more (docs/extraction.md).
+CREATE FUNCTION bedrock_extract(model text, input text, schema jsonb,
+                                instructions text DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_extract'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract(text, text, jsonb, text, jsonb) IS
+'The object that model extracts from input, checked against schema (type, properties, required, enum, items); options.method auto, output_format or tool; a non-conforming answer is retried once, then handled by on_error (raise: SQLSTATE 22P02 naming the failing path)';
+
+CREATE FUNCTION bedrock_extract_batch(model text, inputs text[], schema jsonb,
+                                      instructions text DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS TABLE (ord int, result jsonb)
+AS 'MODULE_PATHNAME', 'bedrock_extract_batch'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract_batch(text, text[], jsonb, text, jsonb) IS
+'bedrock_extract for every element of inputs, with up to bedrock.max_concurrency (or the concurrency option) requests in flight, follow-up calls included; one row per input in input order, failures as JSON error rows unless on_error says otherwise';
+
+CREATE FUNCTION bedrock_classify(model text, input text, labels text[],
+                                 instructions text DEFAULT NULL, options jsonb DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'bedrock_classify'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_classify(text, text, text[], text, jsonb) IS
+'The one of labels that model chooses for input (an extraction of an enum); an error or NULL on failure, as on_error says';
+
+CREATE FUNCTION bedrock_is_true(model text, input text, question text, options jsonb DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'bedrock_is_true'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_is_true(text, text, text, jsonb) IS
+'Whether model answers question, asked about input, with true (an extraction of a boolean); an error or NULL on failure, as on_error says';
+
+REVOKE ALL ON FUNCTION bedrock_extract(text, text, jsonb, text, jsonb),
+                       bedrock_extract_batch(text, text[], jsonb, text, jsonb),
+                       bedrock_classify(text, text, text[], text, jsonb),
+                       bedrock_is_true(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_extract(text, text, jsonb, text, jsonb),
+                          bedrock_extract_batch(text, text[], jsonb, text, jsonb),
+                          bedrock_classify(text, text, text[], text, jsonb),
+                          bedrock_is_true(text, text, text, jsonb)
+    TO bedrock_user;
+
+-- The models that refused structured output, per server, remembered in
+-- shared memory by method "auto" (this database's entries); the reset is
+-- for bedrock_admin (after a model gained structured output, say).
+CREATE FUNCTION bedrock_extract_refusals()
+RETURNS TABLE (server text, model text, remembered_at timestamptz)
+AS 'MODULE_PATHNAME', 'bedrock_extract_refusals'
+LANGUAGE C VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract_refusals() IS
+'The models that refused structured output (outputConfig) through a server (NULL: the settings) in this database, which bedrock_extract''s method auto sends a forced tool call from then on';
+
+CREATE FUNCTION bedrock_extract_refusals_reset()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'bedrock_extract_refusals_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_extract_refusals_reset() IS
+'Forget the structured output refusals of this database (bedrock_extract_refusals); returns how many there were';
+
+REVOKE ALL ON FUNCTION bedrock_extract_refusals(), bedrock_extract_refusals_reset() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_extract_refusals() TO bedrock_user, bedrock_admin;
+GRANT EXECUTE ON FUNCTION bedrock_extract_refusals_reset() TO bedrock_admin;
+
 -- (end of Extraction)
 
 
@@ -295,7 +373,8 @@ DECLARE
     stop_detail text;
     final_status text;
     embed boolean;          -- fill the column with embeddings
-    call_options jsonb;     -- options without "embed"
+    call_options jsonb;     -- options without "embed" (and "schema")
+    extract_schema jsonb;   -- options.schema: extracted objects (extract lane)
 BEGIN
     IF target_table IS NULL OR target_column IS NULL OR prompt IS NULL OR model IS NULL THEN
         RAISE EXCEPTION 'bedrock_enrich needs a table, a target column, a prompt and a model'
@@ -329,6 +408,18 @@ BEGIN
                              WHERE t.oid OPERATOR(pg_catalog.=) target_type
                                AND t.typname IN ('vector', 'halfvec'));
         call_options := options;
+    END IF;
+    -- extract lane: options.schema fills a jsonb column with extracted objects
+    IF pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.=) 'object'
+       AND options OPERATOR(pg_catalog.?) 'schema' THEN
+        extract_schema := options OPERATOR(pg_catalog.->) 'schema';
+        call_options := call_options OPERATOR(pg_catalog.-) 'schema'::text;
+        IF embed OR target_type OPERATOR(pg_catalog.<>) 'jsonb'::pg_catalog.regtype THEN
+            RAISE EXCEPTION 'option "schema" of bedrock_enrich needs a jsonb target column, not %', target_type
+                USING ERRCODE = 'wrong_object_type';
+        END IF;
+        -- the schema and options are checked before a job starts (no input: no call)
+        PERFORM FROM @extschema@.bedrock_extract_batch(model, '{}'::text[], extract_schema, system, call_options);
     END IF;
     IF embed THEN
         IF target_type OPERATOR(pg_catalog.<>) 'real[]'::pg_catalog.regtype
@@ -416,6 +507,13 @@ BEGIN
                FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS r(row_id, response)
               WHERE t.ctid OPERATOR(pg_catalog.=) r.row_id AND r.response OPERATOR(pg_catalog.?) ''text''',
             target_table, target_column, target_type);
+    ELSIF extract_schema IS NOT NULL THEN
+        -- {"text": "<the object>"}, then jsonb
+        store := pg_catalog.format(
+            'UPDATE %s t SET %I = (r.response OPERATOR(pg_catalog.->>) ''text'')::pg_catalog.jsonb
+               FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS r(row_id, response)
+              WHERE t.ctid OPERATOR(pg_catalog.=) r.row_id AND r.response OPERATOR(pg_catalog.?) ''text''',
+            target_table, target_column);
     END IF;
 
     LOOP
@@ -441,6 +539,17 @@ BEGIN
                            '{"error": {"code": "EmbeddingFailed", "message": "the embedding request failed or refused the input; bedrock.usage_log has its error"}}'::jsonb
                          END ORDER BY b.ord) INTO results
                   FROM @extschema@.bedrock_embed_batch(model, prompts, call_options) b;
+            ELSIF extract_schema IS NOT NULL THEN
+                -- an object as {"text": "{...}"}; a failure is {"error": ...}
+                -- (unless the schema has a member "error" of its own)
+                SELECT pg_catalog.array_agg(CASE
+                         WHEN b.result OPERATOR(pg_catalog.?) 'error'
+                              AND NOT coalesce(extract_schema OPERATOR(pg_catalog.->) 'properties' OPERATOR(pg_catalog.?) 'error', false)
+                           THEN b.result
+                         WHEN b.result IS NOT NULL THEN pg_catalog.jsonb_build_object('text', b.result::text)
+                         END ORDER BY b.ord) INTO results
+                  FROM @extschema@.bedrock_extract_batch(model, prompts, extract_schema, system,
+                           coalesce(call_options, '{}') OPERATOR(pg_catalog.||) '{"on_error": "json"}') b;
             ELSE
                 SELECT pg_catalog.array_agg(b.response ORDER BY b.ord) INTO results
                   FROM @extschema@.bedrock_chat_batch(model, prompts, system,
@@ -530,7 +639,7 @@ END
 $body$;
 
 COMMENT ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) IS
-'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch (text, jsonb) or bedrock_embed_batch (real[], vector, halfvec, or options.embed); progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume; dry_run reports the estimate (bedrock_enrich_estimate) and calls nothing';
+'Fill target_column of target_table, where it is NULL, from the SQL expression prompt over each row, in committed chunks sent with bedrock_chat_batch (text, jsonb), bedrock_extract_batch (jsonb, with options.schema) or bedrock_embed_batch (real[], vector, halfvec, or options.embed); progress and the last error in bedrock.jobs; statement_timeout applies per chunk; call again to resume; dry_run reports the estimate (bedrock_enrich_estimate) and calls nothing';
 
 REVOKE ALL ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE bedrock_enrich(regclass, name, text, text, text, jsonb, int, boolean, boolean)

@@ -24,6 +24,7 @@
 #include "bedrock_fdw.h"
 #include "bedrock_target.h"
 #include "credential_cache.h"
+#include "extract_refusals.h"
 #include "http.h"
 #include "rate_limiter.h"
 #include "retry.h"
@@ -57,5 +58,6 @@ _PG_init(void)
 		usage_stats_request_shmem();
 		rate_limiter_request_shmem();
 		retry_quota_request_shmem();
+		extract_refusals_request_shmem();	/* extract lane */
 	}
 }

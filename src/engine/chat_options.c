@@ -27,12 +27,17 @@
 
 #define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields, server"
 #define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error, server"
+/* extract lane */
+#define VALID_EXTRACT_OPTIONS "method, max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, additional_model_request_fields, server"
 #define VALID_EMBED_OPTIONS "dimensions, normalize, input_type, truncate, output_dimension, timeout_ms, max_attempts, on_error, server"
 
 /* The options a function takes, for the hint of an unknown one. */
 static const char *
 valid_options(int flags)
 {
+	if (flags & CHAT_OPTIONS_EXTRACT)	/* extract lane */
+		return (flags & CHAT_OPTIONS_BATCH) ?
+			VALID_EXTRACT_OPTIONS ", concurrency" : VALID_EXTRACT_OPTIONS;
 	if (flags & CHAT_OPTIONS_EMBED)
 		return (flags & CHAT_OPTIONS_BATCH) ?
 			VALID_EMBED_OPTIONS ", concurrency" : VALID_EMBED_OPTIONS;
@@ -206,6 +211,26 @@ on_error_option(const char *funcname, const JsonbValue *v, bool embed)
 	return ON_ERROR_RAISE;		/* keep compiler quiet */
 }
 
+/* extract lane: option "method" of an extraction */
+static int
+extract_method_option(const char *funcname, const JsonbValue *v)
+{
+	static const char *const names[] = {"auto", "output_format", "tool"};
+
+	if (v->type != jbvString)
+		wrong_type(funcname, "method", "a string", v);
+	for (int i = 0; i < lengthof(names); i++)
+		if (strlen(names[i]) == v->val.string.len &&
+			strncmp(names[i], v->val.string.val, v->val.string.len) == 0)
+			return i;			/* EXTRACT_METHOD_* in this order */
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"method\" of %s: \"%.*s\"",
+					funcname, Min(v->val.string.len, 64), v->val.string.val),
+			 errhint("Valid values are \"auto\", \"output_format\" and \"tool\".")));
+	return EXTRACT_METHOD_AUTO;	/* keep compiler quiet */
+}
+
 /*
  * chat_options_parse
  *		Fill *opts from the options argument (NULL for none), with the
@@ -301,7 +326,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			opts->max_attempts = (int) integer_option(funcname, key, &val, 1, 10, NULL);
 		else if (strcmp(key, "on_error") == 0)
 			opts->on_error = on_error_option(funcname, &val, embed);
-		else if (strcmp(key, "raw") == 0)
+		else if (strcmp(key, "raw") == 0 && !(flags & CHAT_OPTIONS_EXTRACT))
 		{
 			if (val.type != jbvBool)
 				wrong_type(funcname, key, "a boolean", &val);
@@ -325,6 +350,8 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 						 errdetail("A server name has 1 to %d bytes.", NAMEDATALEN - 1)));
 			opts->server = pnstrdup(val.val.string.val, val.val.string.len);
 		}
+		else if ((flags & CHAT_OPTIONS_EXTRACT) && strcmp(key, "method") == 0)
+			opts->extract_method = extract_method_option(funcname, &val);	/* extract lane */
 		else if (batch && strcmp(key, "concurrency") == 0)
 			opts->concurrency = (int)
 				integer_option(funcname, key, &val, 1, bedrock_max_concurrency,

@@ -39,7 +39,18 @@ typedef struct ChatOptions
 	int			concurrency;	/* batches: requests in flight */
 	char	   *server;			/* foreign server to go through; NULL:
 								 * bedrock.server */
+	/* extract lane (bedrock_extract and kin, CHAT_OPTIONS_EXTRACT) */
+	int			extract_method; /* EXTRACT_METHOD_*: option "method" */
+	const char *request_members;	/* JSON members (",\"k\":v...") that
+									 * converse_build_body appends; NULL:
+									 * none */
+	/* end of extract lane */
 } ChatOptions;
+
+/* extract lane: the values of option "method" */
+#define EXTRACT_METHOD_AUTO			0
+#define EXTRACT_METHOD_OUTPUT_FORMAT 1
+#define EXTRACT_METHOD_TOOL			2
 
 /* in chat_options.c */
 /* what the function taking the options is (chat_options_parse's flags) */
@@ -49,6 +60,8 @@ typedef struct ChatOptions
 #define CHAT_OPTIONS_EMBED		0x08	/* an embedding: real[] results, and the
 										 * keys of EMBED_OPTION_KEYS are the
 										 * caller's (embed_options_parse) */
+#define CHAT_OPTIONS_EXTRACT	0x10	/* extract lane: an extraction ("method";
+										 * no "raw") */
 #define EMBED_OPTION_KEYS "dimensions", "normalize", "input_type", "truncate", "output_dimension"
 
 extern void chat_options_parse(Jsonb *options, const char *funcname,

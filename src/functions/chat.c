@@ -191,13 +191,14 @@ chat_run_call(BedrockCall *call, UsageRecord *usage)
 }
 
 /*
- * chat_complete
- *		A call is over: check the response, submit the usage record, and
- *		return the result, or what on_error says for a failure (which may be
- *		to raise).
+ * chat_finish_call
+ *		A call is over: check the response, settle its tokens and submit
+ *		the usage record.  Returns the parsed Converse response, or NULL
+ *		with call->ok false and call->error set for a failure (a body that
+ *		is not a Converse response is a failure of this call only).
  */
 Jsonb *
-chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
+chat_finish_call(BedrockCall *call, UsageRecord *usage)
 {
 	Jsonb	   *response = NULL;
 
@@ -215,6 +216,7 @@ chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 								response == NULL ? why
 								: "the response has no output message",
 								&call->error);
+			response = NULL;
 		}
 		else
 			converse_fill_usage(response, usage);
@@ -222,8 +224,21 @@ chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 	}
 	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);
 	usage_record_submit(usage);
+	return response;
+}
 
-	if (call->ok)
+/*
+ * chat_complete
+ *		A call is over: check the response, submit the usage record, and
+ *		return the result, or what on_error says for a failure (which may be
+ *		to raise).
+ */
+Jsonb *
+chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
+{
+	Jsonb	   *response = chat_finish_call(call, usage);
+
+	if (response != NULL)
 		return chat_result(call, opts, response);
 	return chat_failure_result(call, opts->on_error);
 }
@@ -242,26 +257,15 @@ chat_check_prompt(const char *prompt)
 				 errhint("Pass NULL to skip a row without calling Bedrock.")));
 }
 
-/* One call of bedrock_chat or bedrock_converse, as begin_call sets it up. */
-typedef struct SingleCall
-{
-	MemoryContext callcxt;		/* everything of the call but its result */
-	MemoryContext outercxt;		/* the caller's */
-	char	   *model;
-	ChatOptions options;
-	BedrockCall call;
-	UsageRecord usage;
-} SingleCall;
-
 /*
- * begin_call
- *		What both single-call functions start with: a private memory context
+ * chat_single_begin
+ *		What the single-call functions start with: a private memory context
  *		(made current), so that a call over millions of rows keeps no
  *		response bodies around, the options of argument options_arg parsed
  *		for funcname under flags, and the model of argument 0, checked.
  */
-static void
-begin_call(FunctionCallInfo fcinfo, SingleCall *sc, const char *funcname,
+void
+chat_single_begin(FunctionCallInfo fcinfo, SingleCall *sc, const char *funcname,
 		   int options_arg, int flags)
 {
 	sc->callcxt = AllocSetContextCreate(CurrentMemoryContext, "bedrock_fdw call",
@@ -274,21 +278,13 @@ begin_call(FunctionCallInfo fcinfo, SingleCall *sc, const char *funcname,
 }
 
 /*
- * run_single_call
- *		Make the prepared call, registered in flight while it is under way
- *		(so that even a FATAL leaves its usage record), and return its
- *		result as the function's result (NULL as SQL NULL), copied out of
- *		the call's memory context, which is deleted.  Raises as on_error
- *		says.
+ * chat_single_return
+ *		Return result (NULL: SQL NULL) as the function's result, copied out
+ *		of the call's memory context, which is deleted.
  */
-static Datum
-run_single_call(FunctionCallInfo fcinfo, SingleCall *sc)
+Datum
+chat_single_return(FunctionCallInfo fcinfo, SingleCall *sc, Jsonb *result)
 {
-	Jsonb	   *result;
-
-	chat_run_call(&sc->call, &sc->usage);
-	result = chat_complete(&sc->call, &sc->usage, &sc->options);
-
 	MemoryContextSwitchTo(sc->outercxt);
 	if (result != NULL)
 		result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
@@ -296,6 +292,20 @@ run_single_call(FunctionCallInfo fcinfo, SingleCall *sc)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * run_single_call
+ *		Make the prepared call, registered in flight while it is under way
+ *		(so that even a FATAL leaves its usage record), and return its
+ *		result as the function's result.  Raises as on_error says.
+ */
+static Datum
+run_single_call(FunctionCallInfo fcinfo, SingleCall *sc)
+{
+	chat_run_call(&sc->call, &sc->usage);
+	return chat_single_return(fcinfo, sc,
+							  chat_complete(&sc->call, &sc->usage, &sc->options));
 }
 
 /*
@@ -314,7 +324,7 @@ bedrock_chat(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	begin_call(fcinfo, &sc, "bedrock_chat", 3, 0);
+	chat_single_begin(fcinfo, &sc, "bedrock_chat", 3, 0);
 	prompt = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 		system = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -346,7 +356,7 @@ bedrock_converse(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	begin_call(fcinfo, &sc, "bedrock_converse", 2, CHAT_OPTIONS_RAW_REQUEST);
+	chat_single_begin(fcinfo, &sc, "bedrock_converse", 2, CHAT_OPTIONS_RAW_REQUEST);
 	body = converse_raw_body(PG_GETARG_JSONB_P(1), "bedrock_converse", 0, &body_len);
 
 	chat_prepare_body(&sc.call, &sc.usage, sc.model, body, body_len, &sc.options);

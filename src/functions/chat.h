@@ -21,7 +21,25 @@
 #include "runtime.h"
 #include "usage.h"
 
+#include "fmgr.h"
+
+/* One call of a single-call function, as chat_single_begin sets it up. */
+typedef struct SingleCall
+{
+	MemoryContext callcxt;		/* everything of the call but its result */
+	MemoryContext outercxt;		/* the caller's */
+	char	   *model;
+	ChatOptions options;
+	BedrockCall call;
+	UsageRecord usage;
+} SingleCall;
+
 /* in chat.c */
+extern void chat_single_begin(FunctionCallInfo fcinfo, SingleCall *sc,
+							  const char *funcname, int options_arg, int flags);
+extern Datum chat_single_return(FunctionCallInfo fcinfo, SingleCall *sc,
+								Jsonb *result);
+extern Jsonb *chat_finish_call(BedrockCall *call, UsageRecord *usage);
 extern void chat_check_prompt(const char *prompt);
 extern void chat_prepare_body(BedrockCall *call, UsageRecord *usage,
 							  const char *model, char *body, size_t body_len,

@@ -74,6 +74,20 @@ start_attempt(Batch *b, BatchItem *item)
 }
 
 /*
+ * begin_item_call
+ *		The clock of an item's call starts: it leaves the interactive
+ *		reserve, and is in flight (recorded should the backend die).
+ */
+static void
+begin_item_call(BatchItem *item)
+{
+	item->call.batch = true;
+	bedrock_call_begin(&item->call);
+	inflight_call_begin(&item->call, &item->usage);
+	item->busy = true;
+}
+
+/*
  * start_what_may_start
  *		Fill free places, as far as the rate limiter allows: retries whose
  *		backoff has passed first, then new prompts in input order.
@@ -111,12 +125,7 @@ start_what_may_start(Batch *b)
 		}
 		/* the call's clock starts when it first asks for admission */
 		if (!item->busy)
-		{
-			item->call.batch = true;	/* leaves the interactive reserve */
-			bedrock_call_begin(&item->call);
-			inflight_call_begin(&item->call, &item->usage);
-			item->busy = true;
-		}
+			begin_item_call(item);
 		if (!admitted(b, item, now))
 			return;
 		b->next_new++;
@@ -223,6 +232,15 @@ run_batch(Batch *b)
 			b->complete(b, item);
 		else
 			item->result = chat_complete(&item->call, &item->usage, &b->options);
+		if (item->again)
+		{
+			/* the callback prepared another call of the item: queue it */
+			item->again = false;
+			b->remaining++;
+			begin_item_call(item);
+			item->retry_at = 0;
+			b->waiting = lappend(b->waiting, item);
+		}
 	}
 }
 

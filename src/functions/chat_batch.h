@@ -32,6 +32,9 @@ typedef struct BatchItem
 	TimestampTz retry_at;		/* when waiting for a retry; else 0 */
 	Jsonb	   *result;
 	void	   *arg;			/* the caller's, for its complete callback */
+	bool		again;			/* set by the complete callback, which has
+								 * prepared another call of the item (a
+								 * follow-up): the pipeline runs it too */
 } BatchItem;
 
 struct Batch;

@@ -14,11 +14,11 @@ const { BedrockRuntimeClient, ConverseCommand } = emuRequire('@aws-sdk/client-be
 const { NodeHttpHandler } = emuRequire('@smithy/node-http-handler');
 const { LONG_TERM } = require('../emulator/lib/credentials');
 
-// converser(portFile, concurrency, model, retry) -> { converse(text): Promise
-// of the Converse response to one user message, destroy(): close the
-// connections }.  retry: the client's retryMode and maxAttempts, when not the
-// SDK's defaults (standard, 3).
-function converser(portFile, concurrency, model, retry = {}) {
+// runtimeClient(portFile, concurrency, retry) -> { client: the
+// BedrockRuntimeClient, destroy(): close it and its connections }.  retry:
+// the client's retryMode and maxAttempts, when not the SDK's defaults
+// (standard, 3).
+function runtimeClient(portFile, concurrency, retry = {}) {
   const port = Number(fs.readFileSync(portFile, 'utf8').trim());
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const client = new BedrockRuntimeClient({
@@ -29,8 +29,7 @@ function converser(portFile, concurrency, model, retry = {}) {
     requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 2000, requestTimeout: 10000 }),
   });
   return {
-    converse: (text) =>
-      client.send(new ConverseCommand({ modelId: model, messages: [{ role: 'user', content: [{ text }] }] })),
+    client,
     destroy: () => {
       client.destroy();
       agent.destroy();
@@ -38,4 +37,16 @@ function converser(portFile, concurrency, model, retry = {}) {
   };
 }
 
-module.exports = { converser, emuRequire };
+// converser(portFile, concurrency, model, retry) -> { converse(text): Promise
+// of the Converse response to one user message, destroy(): close the
+// connections }.
+function converser(portFile, concurrency, model, retry = {}) {
+  const { client, destroy } = runtimeClient(portFile, concurrency, retry);
+  return {
+    converse: (text) =>
+      client.send(new ConverseCommand({ modelId: model, messages: [{ role: 'user', content: [{ text }] }] })),
+    destroy,
+  };
+}
+
+module.exports = { converser, runtimeClient, emuRequire, ConverseCommand };

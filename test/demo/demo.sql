@@ -152,6 +152,23 @@ SELECT id, left(risks, 60) AS risks FROM contracts ORDER BY id LIMIT 3;
 \set ECHO none
 
 \echo
+\echo '==== 6b. Typed fields: bedrock_enrich with a JSON Schema fills a jsonb column with the'
+\echo '====     objects bedrock_extract_batch extracts, each checked against the schema'
+\echo
+\echo 'The emulator picks the enum value that the text mentions; real Bedrock reads the contract.'
+\echo
+\set ECHO queries
+ALTER TABLE contracts ADD COLUMN fields jsonb;
+CALL bedrock_enrich('contracts', 'fields', 'body', 'anthropic.claude-3-haiku-20240307-v1:0',
+                    options => '{"schema": {"type": "object",
+                                            "properties": {"currency": {"type": "string",
+                                                                        "enum": ["EUR", "GBP", "USD", "NOK", "CAD"]}},
+                                            "required": ["currency"]}}');
+SELECT id, title, fields->>'currency' AS currency
+  FROM contracts WHERE id IN (1, 3, 4, 10, 11) ORDER BY id;
+\set ECHO none
+
+\echo
 \echo '==== 7. Errors: a bad model id, as data ("on_error": "json") and as an ERROR'
 \echo
 \set ECHO queries

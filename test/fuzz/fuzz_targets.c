@@ -28,6 +28,8 @@
  *	  credentials_json	IMDS / container credential documents
  *					(src/credentials/container_credentials.c, used by imds.c)
  *	  rate_limits	the bedrock.rate_limits rule parser (src/engine/rate_limit_config.c)
+ *	  json_schema	schema checking and answer validation of bedrock_extract
+ *					(src/engine/json_schema.c)
  *
  * Copyright (c) 2026, bedrock_fdw developers
  *
@@ -52,6 +54,7 @@
 #include "converse.h"
 #include "credentials.h"
 #include "http.h"
+#include "json_schema.h"
 #include "rate_limiter.h"
 #include "sigv4.h"
 #include "usage.h"
@@ -422,6 +425,45 @@ fuzz_rate_limits(const uint8_t *data, size_t size)
 	PG_END_TRY();
 }
 
+/*
+ * fuzz_json_schema
+ *		Line 1: a schema (JSON); the rest: a model's answer (JSON text from
+ *		the network), read as src/functions/extract.c reads it: the schema
+ *		checked (a refusal is an ERROR), the answer parsed as untrusted and
+ *		validated; a failure must say where, in valid server text.
+ */
+static void
+fuzz_json_schema(const uint8_t *data, size_t size)
+{
+	const char *nl = memchr(data, '\n', size);
+	Jsonb	   *schema;
+	Jsonb	   *answer;
+	const char *why_parse = NULL;
+	StringInfoData why;
+	JsonbValue	v;
+
+	if (nl == NULL)
+		return;
+	schema = json_parse_utf8((const char *) data, nl - (const char *) data);
+	if (schema == NULL)
+		return;
+	json_schema_check(schema, "bedrock_fuzz");
+	answer = json_parse_untrusted(nl + 1, size - (nl + 1 - (const char *) data), &why_parse);
+	if (answer == NULL || JB_ROOT_IS_SCALAR(answer))
+		return;
+	v.type = jbvBinary;
+	v.val.binary.data = &answer->root;
+	v.val.binary.len = VARSIZE(answer) - VARHDRSZ;
+	initStringInfo(&why);
+	if (!json_schema_validate(schema, &v, &why))
+	{
+		FUZZ_CHECK(why.len > 0 && why.data[0] == '$');
+		check_server_text(why.data);
+	}
+	else
+		FUZZ_CHECK(why.len == 0);
+}
+
 /* ------------------------------------------------------------------------
  * The driver
  * ------------------------------------------------------------------------
@@ -441,6 +483,7 @@ static const struct
 	{"sts_xml", fuzz_sts_xml},
 	{"credentials_json", fuzz_credentials_json},
 	{"rate_limits", fuzz_rate_limits},
+	{"json_schema", fuzz_json_schema},	/* extract lane */
 };
 
 static FuzzTarget current_target;

@@ -4,6 +4,7 @@
 
 const { validation } = require('./errors');
 const tg = require('./textgen');
+const structured = require('./structured');
 
 const NOT_CHAT = "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
 const TOO_LONG = 'Input is too long for requested model.';
@@ -229,9 +230,12 @@ function handleConverse(ctx) {
 
   const ic = req.inferenceConfig || {};
   const maxTokens = Number.isInteger(ic.maxTokens) ? ic.maxTokens : model.defaultMaxTokens;
-  const g = generate(model, lastText, maxTokens, ic.stopSequences || []);
+  // structured output and forced tool use (structured.js)
+  const sp = structured.parseRequest(req, model, lastText);
+  if (sp.error) return sp.error;
+  const g = sp.mode ? structured.respond(sp, lastText, systemText, maxTokens) : generate(model, lastText, maxTokens, ic.stopSequences || []);
 
-  const content = [];
+  const content = g.content || [];
   if (g.reasoning != null) content.push({ reasoningContent: { reasoningText: { text: g.reasoning } } });
   if (g.text != null) content.push({ text: g.text });
 
@@ -249,7 +253,7 @@ function handleConverse(ctx) {
     status: 200,
     headers: { 'Content-Type': 'application/json' },
     body: Buffer.from(JSON.stringify(out)),
-    meta: { inputTokens, outputTokens: g.outputTokens },
+    meta: { inputTokens, outputTokens: g.outputTokens, structured: sp.mode || null },
   };
 }
 

@@ -106,6 +106,7 @@ function zeroStats() {
     controlOps: {}, // control-plane requests by operation ("list-guardrails"), before faults
     controlParams: {}, // control-plane requests by query parameter sent ("byProvider", "nextToken")
     callsByPrincipal: {}, // signed API requests by the IAM principal of their key (ARN)
+    structured: { output_format: 0, tool: 0 }, // Converse answers given as structured output / forced tool use
     last: [],
   };
 }
@@ -573,6 +574,7 @@ class Emulator {
     if (response.meta) {
       st.tokens.input += response.meta.inputTokens || 0;
       st.tokens.output += response.meta.outputTokens || 0;
+      if (response.meta.structured) st.structured[response.meta.structured] += 1;
     }
 
     this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs });

@@ -237,3 +237,42 @@ test('CountTokensCommand: a Converse-shaped input counts as Converse bills it; o
     });
   }
 });
+
+test('ConverseCommand with toolConfig (forced tool) and with outputConfig (structured output)', async () => {
+  const c = client(t.TEMPORARY);
+  const schema = { type: 'object', properties: { law: { type: 'string' }, amount: { type: 'number' } }, required: ['law', 'amount'] };
+  const text = 'law: Delaware; amount: 12.5';
+  const tool = await c.send(
+    new ConverseCommand({
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      messages: msg(text),
+      toolConfig: { tools: [{ toolSpec: { name: 'extract', inputSchema: { json: schema } } }], toolChoice: { tool: { name: 'extract' } } },
+    }),
+  );
+  assert.equal(tool.stopReason, 'tool_use');
+  assert.deepEqual(tool.output.message.content[0].toolUse.input, { law: 'Delaware', amount: 12.5 });
+
+  // This SDK version (3.967) does not model outputConfig yet and would drop it: a build-step
+  // middleware adds it to the serialized body, which the SDK then signs as usual.
+  const outputConfig = { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(schema), name: 'contract' } } } };
+  c.middlewareStack.add(
+    (next) => async (args) => {
+      const body = JSON.parse(args.request.body);
+      args.request.body = JSON.stringify({ ...body, outputConfig });
+      args.request.headers['content-length'] = String(Buffer.byteLength(args.request.body));
+      return next(args);
+    },
+    { step: 'build', name: 'addOutputConfig' },
+  );
+  const native = await c.send(new ConverseCommand({ modelId: 'openai.gpt-oss-20b-1:0', messages: msg(text) }));
+  assert.equal(native.stopReason, 'end_turn');
+  assert.deepEqual(JSON.parse(native.output.message.content[0].text), { law: 'Delaware', amount: 12.5 });
+  assert.equal(emu.stats.structured.output_format, 1);
+  assert.equal(emu.stats.structured.tool, 1);
+  await assert.rejects(c.send(new ConverseCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', messages: msg(text) })), (e) => {
+    assert.equal(e.name, 'ValidationException');
+    assert.match(e.message, /doesn't support structured output/);
+    return true;
+  });
+  c.middlewareStack.remove('addOutputConfig');
+});

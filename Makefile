@@ -78,6 +78,12 @@ OBJS += \
 	src/fdw/catalog_resources.o \
 	src/fdw/catalog_endpoint.o
 
+# converse lane: request metadata, guardrails, documents, caching, tiers
+OBJS += \
+	src/engine/converse_features.o \
+	src/engine/converse_content.o \
+	src/functions/apply_guardrail.o
+
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
 # every layer's folder is on the include path, so that a file includes

@@ -15,6 +15,49 @@
 
 -- ==== Converse features: documents, guardrails, caching, tiers, tokens ====
 
+-- Every Converse request now carries requestMetadata (database, role,
+-- application_name, and the caller's keys of options.request_metadata),
+-- the mandatory guardrail of bedrock.guardrail_identifier/_version, and
+-- the options guardrail_*, documents, images, cache, service_tier and
+-- latency; all of it is in the C code (src/engine/converse_features.c).
+
+-- bedrock_apply_guardrail: ApplyGuardrail, a text through a guardrail
+-- without a model call; a usage row of operation 'guardrail'.
+CREATE FUNCTION bedrock_apply_guardrail(guardrail_identifier text, guardrail_version text,
+                                        content text, source text DEFAULT 'INPUT',
+                                        options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_apply_guardrail'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) IS
+'Apply a Bedrock guardrail to content (source INPUT or OUTPUT) without calling a model: action (NONE or GUARDRAIL_INTERVENED), output (the masked or blocked text when the guardrail intervened, else content), outputs, assessments, usage; options: timeout_ms, max_attempts, on_error, server';
+
+REVOKE ALL ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) TO bedrock_user;
+
+-- bedrock_document, bedrock_image: an element of options.documents or
+-- options.images made from a bytea (base64 inside), checked against
+-- Bedrock's limits.  No network: everyone may call them.
+CREATE FUNCTION bedrock_document(name text, format text, content bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_document'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_document(text, text, bytea) IS
+'An element of options.documents ({"name", "format", "bytes"}) from a file in a bytea; format pdf, csv, doc, docx, xls, xlsx, html, txt or md, at most 4.5 MB';
+
+CREATE FUNCTION bedrock_image(format text, content bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_image'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_image(text, bytea) IS
+'An element of options.images ({"format", "bytes"}) from an image in a bytea; format png, jpeg, gif or webp, at most 3.75 MB and 8000 pixels a side';
+
 -- (end of Converse features)
 
 
@@ -234,7 +277,11 @@ BEGIN
             ELSE
                 SELECT pg_catalog.array_agg(b.response ORDER BY b.ord) INTO results
                   FROM @extschema@.bedrock_chat_batch(model, prompts, system,
-                           coalesce(call_options, '{}') OPERATOR(pg_catalog.||) '{"on_error": "json"}') b;
+                           coalesce(call_options, '{}') OPERATOR(pg_catalog.||) '{"on_error": "json"}'
+                           -- the job id in Bedrock's invocation logs (requestMetadata)
+                           OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('request_metadata',
+                               coalesce(call_options OPERATOR(pg_catalog.->) 'request_metadata', '{}')
+                               OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('enrich_job_id', job::text))) b;
             END IF;
             EXECUTE store USING ids, results, target_type OPERATOR(pg_catalog.=) 'jsonb'::pg_catalog.regtype;
             GET DIAGNOSTICS n_ok = ROW_COUNT;

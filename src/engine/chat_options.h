@@ -39,6 +39,23 @@ typedef struct ChatOptions
 	int			concurrency;	/* batches: requests in flight */
 	char	   *server;			/* foreign server to go through; NULL:
 								 * bedrock.server */
+
+	/*
+	 * converse lane: request metadata, guardrails, documents and images,
+	 * prompt caching, service tiers (src/engine/converse_features.c)
+	 */
+	JsonbContainer *request_metadata;	/* the caller's keys, checked; or NULL */
+	char	   *guardrail_identifier;	/* the call's guardrail (the mandatory
+										 * one when set); NULL: none */
+	char	   *guardrail_version;
+	char	   *guardrail_trace;	/* enabled, disabled, enabled_full; NULL */
+	List	   *content_blocks; /* JSON text of document and image blocks */
+	int			document_count;
+	int			image_count;
+	char	   *cache_ttl;		/* NULL: no cache point; "": Bedrock's TTL */
+	char	   *service_tier;	/* NULL: not sent */
+	char	   *latency;		/* NULL: not sent */
+	/* end of converse lane */
 } ChatOptions;
 
 /* in chat_options.c */
@@ -49,7 +66,14 @@ typedef struct ChatOptions
 #define CHAT_OPTIONS_EMBED		0x08	/* an embedding: real[] results, and the
 										 * keys of EMBED_OPTION_KEYS are the
 										 * caller's (embed_options_parse) */
+#define CHAT_OPTIONS_GUARDRAIL	0x20	/* converse lane: bedrock_apply_guardrail
+										 * (the call's options only) */
 #define EMBED_OPTION_KEYS "dimensions", "normalize", "input_type", "truncate", "output_dimension"
+
+/* converse lane: the options it adds (chat_options.c) */
+#define CONVERSE_FEATURE_KEYS "request_metadata", "guardrail_identifier", \
+	"guardrail_version", "guardrail_trace", "documents", "images", "cache", \
+	"service_tier", "latency"
 
 extern void chat_options_parse(Jsonb *options, const char *funcname,
 							   int flags, ChatOptions *opts);

@@ -134,14 +134,19 @@ bedrock_call_begin(BedrockCall *call)
 	/* no target chosen by the caller: bedrock.server, else the settings */
 	if (call->target == NULL)
 		call->target = bedrock_target_lookup(NULL, GetUserId());
-	path_model = bedrock_target_model_path_id(call->target, call->model);
 
 	call->ep = palloc(sizeof(EndpointUrl));
 	endpoint_url_parse(call->target->runtime_url, call->ep);
-	model_utf8 = server_to_utf8(path_model, strlen(path_model));
-	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
-						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
-						  call->path_suffix);
+	if (call->resource_path != NULL)
+		call->path = psprintf("%s%s", call->ep->base_path, call->resource_path);
+	else
+	{
+		path_model = bedrock_target_model_path_id(call->target, call->model);
+		model_utf8 = server_to_utf8(path_model, strlen(path_model));
+		call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
+							  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
+							  call->path_suffix);
+	}
 	call->url = psprintf("%s%s", call->ep->scheme_authority, call->path);
 	call->invocation = aws_invocation_id();
 

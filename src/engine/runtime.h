@@ -25,6 +25,9 @@ typedef struct BedrockCall
 	/* what to call */
 	const char *operation;		/* "Converse", "InvokeModel": for messages */
 	const char *path_suffix;	/* "converse", "invoke" */
+	const char *resource_path;	/* URI-encoded path other than
+								 * /model/{modelId}/{suffix}, such as
+								 * ApplyGuardrail's; NULL: the model's */
 	const char *model;			/* model id or ARN, server encoding */
 	const char *body;			/* request body, UTF-8 */
 	size_t		body_len;

@@ -255,7 +255,7 @@ function handleConverse(ctx) {
     status: 200,
     headers: { 'Content-Type': 'application/json' },
     body: Buffer.from(JSON.stringify(out)),
-    meta: { inputTokens: out.usage.inputTokens, outputTokens: out.usage.outputTokens },
+    meta: { inputTokens: out.usage.inputTokens, outputTokens: out.usage.outputTokens, features: features.summaryOf(req) },
   };
 }
 

@@ -295,6 +295,18 @@ function shapeConverse(req, out, ctx) {
   if (isObj(req.performanceConfig)) out.performanceConfig = { latency: req.performanceConfig.latency };
 }
 
+/** What the request log (stats.last) shows of these members, for tests: never document bytes. */
+function summaryOf(req) {
+  const out = {};
+  if (isObj(req.requestMetadata)) out.requestMetadata = req.requestMetadata;
+  if (isObj(req.guardrailConfig)) out.guardrail = `${req.guardrailConfig.guardrailIdentifier}:${req.guardrailConfig.guardrailVersion}${req.guardrailConfig.trace ? `:${req.guardrailConfig.trace}` : ''}`;
+  if (isObj(req.serviceTier)) out.serviceTier = req.serviceTier.type;
+  if (isObj(req.performanceConfig)) out.latency = req.performanceConfig.latency;
+  const cp = (req.system || []).find((b) => isObj(b) && isObj(b.cachePoint));
+  if (cp) out.cachePoint = cp.cachePoint.ttl || 'default';
+  return out;
+}
+
 /** POST /guardrail/{id}/version/{v}/apply: route for emulator.js's classify, or null. */
 function classifyGuardrail(method, path) {
   const m = /^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/.exec(path);
@@ -380,6 +392,7 @@ function handleApplyGuardrail(route, body, elapsed) {
 module.exports = {
   validateFeatures,
   shapeConverse,
+  summaryOf,
   classifyGuardrail,
   handleApplyGuardrail,
   pdfText,

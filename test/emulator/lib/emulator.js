@@ -579,6 +579,7 @@ class Emulator {
     if (response.meta) {
       st.tokens.input += response.meta.inputTokens || 0;
       st.tokens.output += response.meta.outputTokens || 0;
+      if (response.meta.features) Object.assign(summary, response.meta.features); // converse lane
     }
 
     this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs });

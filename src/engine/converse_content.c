@@ -69,7 +69,7 @@ check_document_name(const char *what, const char *name)
 	if (len == 0 || len > MAX_DOCUMENT_NAME)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("document name of %s must have 1 to %d characters", what, MAX_DOCUMENT_NAME),
+				 errmsg("name of %s must have 1 to %d characters", what, MAX_DOCUMENT_NAME),
 				 errdetail("It has %zu.", len)));
 	for (p = name; *p; p++)
 	{
@@ -79,13 +79,13 @@ check_document_name(const char *what, const char *name)
 			  c == '[' || c == ']'))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("document name of %s contains a character Bedrock does not allow", what),
+					 errmsg("name of %s contains a character Bedrock does not allow", what),
 					 errdetail("A document name has letters, digits, single spaces, hyphens, parentheses and square brackets only (Bedrock's rule)."),
 					 errhint("Name it after what it is, such as \"Contract 2024-17\", without the file extension.")));
 		if (c == ' ' && p[1] == ' ')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("document name of %s contains consecutive spaces", what),
+					 errmsg("name of %s contains consecutive spaces", what),
 					 errdetail("Bedrock refuses more than one space in a row in a document name.")));
 	}
 }

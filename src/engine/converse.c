@@ -268,8 +268,9 @@ converse_has_output(Jsonb *response)
 
 /*
  * converse_fill_usage
- *		Token counts, service latency and guardrail intervention of a
- *		Converse response, into a usage record (unknown values stay -1).
+ *		Token counts, service latency, guardrail intervention and service
+ *		tier of a Converse response, into a usage record (unknown values
+ *		stay -1, or empty).
  */
 void
 converse_fill_usage(Jsonb *response, UsageRecord *rec)
@@ -277,6 +278,7 @@ converse_fill_usage(Jsonb *response, UsageRecord *rec)
 	JsonbContainer *root = &response->root;
 	JsonbContainer *usage = json_get_object(root, "usage");
 	char	   *stop_reason = json_get_string(root, "stopReason");
+	char	   *tier;
 	int64		n;
 
 	if (json_get_int64(usage, "inputTokens", &n))
@@ -293,4 +295,7 @@ converse_fill_usage(Jsonb *response, UsageRecord *rec)
 		rec->service_latency_ms = n;
 	if (stop_reason != NULL && strcmp(stop_reason, "guardrail_intervened") == 0)
 		strlcpy(rec->guardrail_action, "INTERVENED", sizeof(rec->guardrail_action));
+	/* the tier that served the call, which the usage views price */
+	if ((tier = json_get_string(json_get_object(root, "serviceTier"), "type")) != NULL)
+		text_copy_clipped(rec->service_tier, sizeof(rec->service_tier), tier);
 }

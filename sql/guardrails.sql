@@ -144,3 +144,14 @@ SELECT regress_try($$SELECT bedrock_apply_guardrail(NULL, '1', 'x')::text$$);
 SELECT regress_try($$SELECT bedrock_apply_guardrail('gr1', '1', 'x', 'INPUT', '{"max_tokens": 5}')::text$$);
 SELECT bedrock_apply_guardrail('gr1', '1', NULL) IS NULL AS null_content;
 \! node test/emulator/admin.js stat requests.total
+
+-- the mandatory guardrail reaches bedrock_invoke's native bodies as headers
+SET bedrock.guardrail_identifier = 'gr4hij5klm6n';
+SET bedrock.guardrail_version = '2';
+SELECT r->'response'->>'type' AS type, r->'response'->'content'->0->>'text' AS text
+  FROM bedrock_invoke('anthropic.claude-3-haiku-20240307-v1:0',
+         '{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+           "messages": [{"role": "user", "content": "echo: hello"}]}') r;
+\! node test/emulator/admin.js stat last.-1.guardrail
+RESET bedrock.guardrail_identifier;
+RESET bedrock.guardrail_version;

@@ -30,6 +30,7 @@
 
 #include "bedrock_fdw.h"
 #include "converse_features.h"
+#include "runtime.h"
 
 char	   *bedrock_guardrail_identifier = NULL;
 char	   *bedrock_guardrail_version = NULL;
@@ -561,4 +562,20 @@ converse_guardrail_action(Jsonb *response, bool guarded)
 	if (stop_reason != NULL && strcmp(stop_reason, "guardrail_intervened") == 0)
 		return "INTERVENED";
 	return guarded ? "NONE" : NULL;
+}
+
+/*
+ * invoke_guardrail_headers
+ *		Put a guardrail on an InvokeModel call (bedrock_invoke), where it
+ *		travels as the headers X-Amzn-Bedrock-GuardrailIdentifier and
+ *		-GuardrailVersion: the mandatory guardrail reaches native bodies too.
+ */
+void
+invoke_guardrail_headers(struct BedrockCall *call, const char *identifier,
+						 const char *version)
+{
+	call->extra_headers = lappend(call->extra_headers,
+								  psprintf("X-Amzn-Bedrock-GuardrailIdentifier: %s", identifier));
+	call->extra_headers = lappend(call->extra_headers,
+								  psprintf("X-Amzn-Bedrock-GuardrailVersion: %s", version));
 }

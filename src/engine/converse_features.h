@@ -49,6 +49,9 @@ extern char *converse_raw_with_policy(Jsonb *request, const char *funcname,
 									  int position);
 extern void converse_append_guardrail_result(StringInfo out, Jsonb *response);
 extern const char *converse_guardrail_action(Jsonb *response, bool guarded);
+struct BedrockCall;
+extern void invoke_guardrail_headers(struct BedrockCall *call,
+									 const char *identifier, const char *version);
 
 /* in converse_content.c: options.documents and options.images */
 extern void content_blocks_option(const char *funcname, const char *key,

@@ -76,6 +76,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	SigV4Params params = {0};
 	SigV4Result sig;
 	List	   *lines = NIL;
+	ListCell   *lc;
 
 	bedrock_target_credentials(call->target, &creds);
 
@@ -87,6 +88,16 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 							 sigv4_header("accept", "application/json"));
 	req.payload = call->body;
 	req.payload_len = call->body_len;
+	foreach(lc, call->extra_headers)
+	{
+		const char *line = (const char *) lfirst(lc);
+		const char *colon = strchr(line, ':');
+		char	   *name = pnstrdup(line, colon - line);
+
+		for (char *c = name; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		req.headers = lappend(req.headers, sigv4_header(name, colon + 2));
+	}
 
 	params.region = call->target->region;
 	params.service = "bedrock";
@@ -112,6 +123,8 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	if (creds.session_token[0] != '\0')
 		lines = lappend(lines, psprintf("X-Amz-Security-Token: %s", creds.session_token));
 	lines = lappend(lines, psprintf("Authorization: %s", sig.authorization));
+	foreach(lc, call->extra_headers)
+		lines = lappend(lines, pstrdup((const char *) lfirst(lc)));
 	lines = lappend(lines, psprintf("amz-sdk-invocation-id: %s", invocation));
 	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
 

@@ -34,6 +34,8 @@ typedef struct BedrockCall
 	long		timeout_ms;		/* per attempt */
 	int			max_attempts;
 	bool		batch;			/* leaves the interactive reserve alone */
+	List	   *extra_headers;	/* "Name: value" lines signed and sent with
+								 * every attempt (InvokeModel's guardrail) */
 	/* where and as whom (src/fdw): NULL until bedrock_call_begin looks up
 	 * bedrock.server; a target without a server is the settings' */
 	const struct BedrockTarget *target;

@@ -554,6 +554,8 @@ class Emulator {
       elapsed: () => Math.max(1, Date.now() - t0),
       promptCache: this.promptCache || (this.promptCache = new Map()), // cachePoint prefixes (converse lane)
     };
+    // InvokeModel's guardrail travels in headers (converse lane): shown in the request log
+    if (req.headers['x-amzn-bedrock-guardrailidentifier']) summary.guardrail = `${req.headers['x-amzn-bedrock-guardrailidentifier']}:${req.headers['x-amzn-bedrock-guardrailversion']}`;
     let response;
     if (route.name === 'unknown') {
       response = awsError('UnknownOperationException');

@@ -63,6 +63,22 @@ SELECT regress_try($$SELECT bedrock_chat('m', 'p', NULL, '{"service_tier": true}
 SET bedrock.service_tier = 'cheap';
 SET bedrock.latency = 'fast';
 
+-- ---- bedrock_enrich: the same options, and its job id as request metadata ----
+\! node test/emulator/admin.js reset
+CREATE TABLE ct_notes (id int PRIMARY KEY, body text, answer jsonb);
+INSERT INTO ct_notes SELECT i, 'note ' || i FROM generate_series(1, 3) i;
+CALL bedrock_enrich('ct_notes', 'answer', $$'echo: ' || body$$, 'anthropic.claude-3-haiku-20240307-v1:0',
+                    :'sys', '{"cache": true, "service_tier": "flex", "concurrency": 1,
+                              "request_metadata": {"team": "legal"}}');
+SELECT id, answer->>'text' AS text, answer->>'service_tier' AS served,
+       (answer->'usage'->>'cache_read_input_tokens')::int > 1024 AS cache_read
+  FROM ct_notes ORDER BY id;
+\set sent_job `node test/emulator/admin.js stat last.-1.requestMetadata.enrich_job_id`
+SELECT :'sent_job' = (SELECT max(job_id)::text FROM bedrock.enrich_jobs) AS job_id_sent;
+\! node test/emulator/admin.js stat last.-1.requestMetadata.team
+\! node test/emulator/admin.js stat last.-1.cachePoint
+DROP TABLE ct_notes;
+
 -- ---- prices of cached tokens and tiers ----
 INSERT INTO bedrock.model_prices (model, input_per_1k, output_per_1k, effective_from)
 VALUES ('regress.cache-model', 1.00, 4.00, '-infinity');

@@ -155,3 +155,11 @@ SELECT r->'response'->>'type' AS type, r->'response'->'content'->0->>'text' AS t
 \! node test/emulator/admin.js stat last.-1.guardrail
 RESET bedrock.guardrail_identifier;
 RESET bedrock.guardrail_version;
+
+-- an empty request is sent with our metadata only (Bedrock then says what
+-- is missing); a null requestMetadata is none of the caller's
+SELECT r->'error'->>'code' AS code, r->'error'->>'message' AS message
+  FROM bedrock_converse('openai.gpt-oss-20b-1:0', '{}', '{"on_error": "json"}') r;
+SELECT bedrock_converse('openai.gpt-oss-20b-1:0',
+         '{"messages": [{"role": "user", "content": [{"text": "echo: hi"}]}], "requestMetadata": null}')->>'text' AS text;
+\! node test/emulator/admin.js stat last.-1.requestMetadata.role

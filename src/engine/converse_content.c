@@ -75,8 +75,8 @@ check_document_name(const char *what, const char *name)
 	{
 		unsigned char c = (unsigned char) *p;
 
-		if (!(isalnum(c) || c == ' ' || c == '-' || c == '(' || c == ')' ||
-			  c == '[' || c == ']'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == ' ' || c == '-' || c == '(' || c == ')' || c == '[' || c == ']'))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("name of %s contains a character Bedrock does not allow", what),

@@ -57,7 +57,8 @@ guardrail_identifier_valid(const char *s)
 		if (g == NULL || strstr(s, ":bedrock:") == NULL)
 			return false;
 		for (const char *p = s; p < g; p++)
-			if (!(isalnum((unsigned char) *p) || *p == ':' || *p == '-'))
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				  (*p >= '0' && *p <= '9') || *p == ':' || *p == '-'))
 				return false;
 		id = g + strlen(":guardrail/");
 		if (*id == '\0')
@@ -490,10 +491,14 @@ converse_raw_with_policy(Jsonb *request, const char *funcname, int position)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
 		tok = JsonbIteratorNext(&it, &val, true);
-		if (strcmp(key, "requestMetadata") == 0 && val.type != jbvNull)
+		if (strcmp(key, "requestMetadata") == 0)
 		{
-			request_metadata_check(&val, md_what);
-			metadata = val.val.binary.data;
+			/* ours are merged in below; null is no metadata of the caller */
+			if (val.type != jbvNull)
+			{
+				request_metadata_check(&val, md_what);
+				metadata = val.val.binary.data;
+			}
 			continue;
 		}
 		if (strcmp(key, "guardrailConfig") == 0 && gid != NULL)
@@ -508,12 +513,14 @@ converse_raw_with_policy(Jsonb *request, const char *funcname, int position)
 		appendStringInfoChar(&buf, ':');
 		append_value(&buf, &val);
 	}
-	if (first)
 	{
-		/* an empty request: Bedrock explains what is missing */
-		appendStringInfoString(&buf, "\"messages\":null");
+		StringInfoData md;
+
+		/* ",\"requestMetadata\":{…}", without its comma in an empty request */
+		initStringInfo(&md);
+		converse_append_request_metadata(&md, metadata);
+		appendStringInfoString(&buf, first ? md.data + 1 : md.data);
 	}
-	converse_append_request_metadata(&buf, metadata);
 	if (gid != NULL && !has_guardrail)
 	{
 		appendStringInfoString(&buf, ",\"guardrailConfig\":{\"guardrailIdentifier\":");

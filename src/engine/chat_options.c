@@ -380,7 +380,7 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 
 	if (options == NULL)
 	{
-		if (!embed)
+		if (!embed && !(flags & CHAT_OPTIONS_GUARDRAIL))
 			converse_features_finish(funcname, raw_request, opts);
 		return;
 	}
@@ -489,6 +489,6 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 					 errmsg("unknown option \"%s\" of %s", key, funcname),
 					 errhint("Valid options are: %s.", valid_options(flags))));
 	}
-	if (!embed)
+	if (!embed && !(flags & CHAT_OPTIONS_GUARDRAIL))
 		converse_features_finish(funcname, raw_request, opts);
 }

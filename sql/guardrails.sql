@@ -163,3 +163,29 @@ SELECT r->'error'->>'code' AS code, r->'error'->>'message' AS message
 SELECT bedrock_converse('openai.gpt-oss-20b-1:0',
          '{"messages": [{"role": "user", "content": [{"text": "echo: hi"}]}], "requestMetadata": null}')->>'text' AS text;
 \! node test/emulator/admin.js stat last.-1.requestMetadata.role
+
+-- a foreign server's defaults (docs/fdw.md): its guardrail where neither the
+-- settings nor the call name one, its service tier where the call names none
+CREATE SERVER regress_gr_server FOREIGN DATA WRAPPER bedrock_fdw
+  OPTIONS (guardrail_identifier 'gr1abc2def3g', guardrail_version '1', service_tier 'flex');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_gr_server;
+SELECT r->>'stop_reason' AS stop_reason, r->>'service_tier' AS served
+  FROM bedrock_chat('openai.gpt-oss-20b-1:0', 'BLOCKME', NULL, '{"server": "regress_gr_server"}') r;
+\! node test/emulator/admin.js stat last.-1.guardrail
+SELECT r->>'stop_reason' AS stop_reason, r->>'service_tier' AS served
+  FROM bedrock_chat('openai.gpt-oss-20b-1:0', 'echo: hi', NULL,
+                    '{"server": "regress_gr_server", "guardrail_identifier": "gr4hij5klm6n", "guardrail_version": "2",
+                      "service_tier": "priority"}') r;
+\! node test/emulator/admin.js stat last.-1.guardrail
+SET bedrock.server = 'regress_gr_server';
+SELECT r->>'stop_reason' AS stop_reason FROM bedrock_chat('openai.gpt-oss-20b-1:0', 'BLOCKME') r;
+-- the mandatory guardrail comes first
+SET bedrock.guardrail_identifier = 'gr4hij5klm6n';
+SET bedrock.guardrail_version = '2';
+SELECT r->>'stop_reason' AS stop_reason FROM bedrock_chat('openai.gpt-oss-20b-1:0', 'BLOCKME') r;
+\! node test/emulator/admin.js stat last.-1.guardrail
+RESET bedrock.guardrail_identifier;
+RESET bedrock.guardrail_version;
+RESET bedrock.server;
+DROP USER MAPPING FOR CURRENT_USER SERVER regress_gr_server;
+DROP SERVER regress_gr_server;

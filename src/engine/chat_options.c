@@ -19,10 +19,12 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "chat_options.h"
 #include "converse_features.h"
 
@@ -334,6 +336,33 @@ converse_features_finish(const char *funcname, bool raw_request, ChatOptions *op
 				 errmsg("options \"guardrail_identifier\" and \"guardrail_version\" of %s go together",
 						funcname),
 				 errdetail("Bedrock needs both the guardrail and its version.")));
+
+	/*
+	 * The defaults of the foreign server the call goes through, when one is
+	 * chosen (docs/fdw.md): its guardrail where neither the settings nor
+	 * the call name one, its service tier where the call names none.  The
+	 * lookup is the one the call makes anyway (cached).
+	 */
+	if (!raw_request &&
+		(opts->server != NULL || (bedrock_server != NULL && bedrock_server[0] != '\0')))
+	{
+		const BedrockTarget *t = bedrock_target_lookup(opts->server, GetUserId());
+
+		if (opts->guardrail_identifier == NULL && t->guardrail_identifier != NULL)
+		{
+			if (t->guardrail_version == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("foreign server \"%s\" has a guardrail_identifier but no guardrail_version",
+								t->server_name),
+						 errhint("Its owner sets both: ALTER SERVER ... OPTIONS (ADD guardrail_version '1').")));
+			opts->guardrail_identifier = pstrdup(t->guardrail_identifier);
+			opts->guardrail_version = pstrdup(t->guardrail_version);
+		}
+		if (opts->service_tier == NULL && t->service_tier != NULL)
+			opts->service_tier = pstrdup(t->service_tier);
+	}
+
 	if (opts->guardrail_trace != NULL && opts->guardrail_identifier == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -82,7 +82,8 @@ OBJS += \
 OBJS += \
 	src/engine/converse_features.o \
 	src/engine/converse_content.o \
-	src/functions/apply_guardrail.o
+	src/functions/apply_guardrail.o \
+	src/functions/document_image.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 

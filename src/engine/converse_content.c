@@ -25,7 +25,6 @@
 #include "postgres.h"
 
 #include "common/base64.h"
-#include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -38,9 +37,6 @@
 #define MAX_IMAGES			20
 #define MAX_IMAGE_BYTES		(3840 * 1024)	/* 3.75 MB */
 #define MAX_IMAGE_SIDE		8000
-
-PG_FUNCTION_INFO_V1(bedrock_document);
-PG_FUNCTION_INFO_V1(bedrock_image);
 
 static const char *const document_formats[] = {"pdf", "csv", "doc", "docx", "xls",
 "xlsx", "html", "txt", "md", NULL};
@@ -315,18 +311,17 @@ content_blocks_option(const char *funcname, const char *key,
 		opts->document_count = n;
 }
 
-/* {"name"?: ..., "format": ..., "bytes": base64 of content} as jsonb */
-static Datum
-content_element(const char *name, const char *format, bytea *content, bool is_image)
+/*
+ * content_check
+ *		Check a document (is_image false; name not NULL) or an image about
+ *		to become an element of options.documents or options.images: its
+ *		format, name and bytes, against Bedrock's limits.  what names it in
+ *		messages.  For bedrock_document() and bedrock_image().
+ */
+void
+content_check(const char *what, bool is_image, const char *name,
+			  const char *format, const unsigned char *data, size_t size)
 {
-	const char *what = is_image ? "the image" : "the document";
-	char	   *data = VARDATA_ANY(content);
-	int			len = VARSIZE_ANY_EXHDR(content);
-	int			elen = pg_b64_enc_len(len);
-	char	   *b64 = palloc(elen + 1);
-	int			n;
-	StringInfoData buf;
-
 	if (!in_list(format, is_image ? image_formats : document_formats))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -335,45 +330,5 @@ content_element(const char *name, const char *format, bytea *content, bool is_im
 				 errhint("Bedrock takes documents in formats pdf, csv, doc, docx, xls, xlsx, html, txt and md.")));
 	if (name != NULL)
 		check_document_name(what, name);
-	check_content(what, is_image, format, (unsigned char *) data, (size_t) len);
-	n = pg_b64_encode(data, len, b64, elen);
-	if (n < 0)
-		elog(ERROR, "could not encode base64");
-	b64[n] = '\0';
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	if (name != NULL)
-	{
-		appendStringInfoString(&buf, "\"name\": ");
-		json_append_string(&buf, name);
-		appendStringInfoString(&buf, ", ");
-	}
-	appendStringInfo(&buf, "\"format\": \"%s\", \"bytes\": \"%s\"}", format, b64);
-	return JsonbPGetDatum(json_text_to_jsonb(buf.data));
-}
-
-/*
- * bedrock_document
- *		SQL: bedrock_document(name text, format text, content bytea)
- *		RETURNS jsonb: an element of options.documents.  STRICT.
- */
-Datum
-bedrock_document(PG_FUNCTION_ARGS)
-{
-	return content_element(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-						   text_to_cstring(PG_GETARG_TEXT_PP(1)),
-						   PG_GETARG_BYTEA_PP(2), false);
-}
-
-/*
- * bedrock_image
- *		SQL: bedrock_image(format text, content bytea) RETURNS jsonb: an
- *		element of options.images.  STRICT.
- */
-Datum
-bedrock_image(PG_FUNCTION_ARGS)
-{
-	return content_element(NULL, text_to_cstring(PG_GETARG_TEXT_PP(0)),
-						   PG_GETARG_BYTEA_PP(1), true);
+	check_content(what, is_image, format, data, size);
 }

@@ -56,5 +56,8 @@ extern void invoke_guardrail_headers(struct BedrockCall *call,
 /* in converse_content.c: options.documents and options.images */
 extern void content_blocks_option(const char *funcname, const char *key,
 								  const JsonbValue *v, ChatOptions *opts);
+extern void content_check(const char *what, bool is_image, const char *name,
+						  const char *format, const unsigned char *data,
+						  size_t size);
 
 #endif							/* BEDROCK_CONVERSE_FEATURES_H */

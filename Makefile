@@ -87,6 +87,12 @@ OBJS += \
 	src/engine/json_schema.o \
 	src/engine/extract_refusals.o \
 	src/functions/extract.o
+# converse lane: request metadata, guardrails, documents, caching, tiers
+OBJS += \
+	src/engine/converse_features.o \
+	src/engine/converse_content.o \
+	src/functions/apply_guardrail.o \
+	src/functions/document_image.o
 
 DATA = $(wildcard sql/bedrock_fdw--*.sql)
 
@@ -110,7 +116,7 @@ REGRESS = init sign_request chat_basic chat_options chat_errors chat_retry \
 	usage_stats chat_batch converse enrich chat_cancel parallel_query secrets bad_input identity usage_views \
 	rate_limits usage_encoding upgrade roles catalog \
 	batch_jobs embed invoke fdw \
-	cost_estimate extract
+	cost_estimate extract guardrails documents caching_tiers
 BEDROCK_REGRESS_CONF ?= test/bedrock_fdw.conf
 REGRESS_OPTS = --temp-config=$(BEDROCK_REGRESS_CONF) --temp-instance=./tmp_check
 

@@ -93,6 +93,57 @@ GRANT EXECUTE ON FUNCTION bedrock_extract_refusals_reset() TO bedrock_admin;
 
 -- ==== Converse features: documents, guardrails, caching, tiers, tokens ====
 
+-- Every Converse request now carries requestMetadata (database, role,
+-- application_name, and the caller's keys of options.request_metadata),
+-- the mandatory guardrail of bedrock.guardrail_identifier/_version, and
+-- the options guardrail_*, documents, images, cache, service_tier and
+-- latency; all of it is in the C code (src/engine/converse_features.c).
+
+-- bedrock_apply_guardrail: ApplyGuardrail, a text through a guardrail
+-- without a model call; a usage row of operation 'guardrail'.
+CREATE FUNCTION bedrock_apply_guardrail(guardrail_identifier text, guardrail_version text,
+                                        content text, source text DEFAULT 'INPUT',
+                                        options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_apply_guardrail'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 1000
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) IS
+'Apply a Bedrock guardrail to content (source INPUT or OUTPUT) without calling a model: action (NONE or GUARDRAIL_INTERVENED), output (the masked or blocked text when the guardrail intervened, else content), outputs, assessments, usage; options: timeout_ms, max_attempts, on_error, server';
+
+REVOKE ALL ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bedrock_apply_guardrail(text, text, text, text, jsonb) TO bedrock_user;
+
+-- bedrock_document, bedrock_image: an element of options.documents or
+-- options.images made from a bytea (base64 inside), checked against
+-- Bedrock's limits.  No network: everyone may call them.
+CREATE FUNCTION bedrock_document(name text, format text, content bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_document'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_document(text, text, bytea) IS
+'An element of options.documents ({"name", "format", "bytes"}) from a file in a bytea; format pdf, csv, doc, docx, xls, xlsx, html, txt or md, at most 4.5 MB';
+
+CREATE FUNCTION bedrock_image(format text, content bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'bedrock_image'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION bedrock_image(text, bytea) IS
+'An element of options.images ({"format", "bytes"}) from an image in a bytea; format png, jpeg, gif or webp, at most 3.75 MB and 8000 pixels a side';
+
+-- usage_log: the service tier that served each call (Converse's
+-- serviceTier.type); the usage views price it (section "Prices of cached
+-- tokens and service tiers" at the end of this file).
+ALTER TABLE bedrock.usage_log ADD COLUMN service_tier text;
+
+COMMENT ON COLUMN bedrock.usage_log.service_tier IS
+'service tier that served the call as Bedrock reported it (default, flex, priority, reserved); NULL when Bedrock did not say';
+
 -- ---- Cost before you spend: count_tokens, estimates ----
 
 -- bedrock_count_tokens: CountTokens on the Converse request bedrock_chat
@@ -374,6 +425,7 @@ DECLARE
     final_status text;
     embed boolean;          -- fill the column with embeddings
     call_options jsonb;     -- options without "embed" (and "schema")
+    converse_options jsonb; -- call_options for bedrock_chat_batch and bedrock_extract_batch
     extract_schema jsonb;   -- options.schema: extracted objects (extract lane)
 BEGIN
     IF target_table IS NULL OR target_column IS NULL OR prompt IS NULL OR model IS NULL THEN
@@ -516,6 +568,14 @@ BEGIN
             target_table, target_column);
     END IF;
 
+    -- the options of the Converse calls (chat and extraction): failures as
+    -- data, and the job id in Bedrock's invocation logs (requestMetadata)
+    converse_options := coalesce(call_options, '{}')
+        OPERATOR(pg_catalog.||) '{"on_error": "json"}'
+        OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('request_metadata',
+            coalesce(call_options OPERATOR(pg_catalog.->) 'request_metadata', '{}')
+            OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('enrich_job_id', job::text));
+
     LOOP
         DECLARE
             ids tid[];
@@ -549,11 +609,10 @@ BEGIN
                          WHEN b.result IS NOT NULL THEN pg_catalog.jsonb_build_object('text', b.result::text)
                          END ORDER BY b.ord) INTO results
                   FROM @extschema@.bedrock_extract_batch(model, prompts, extract_schema, system,
-                           coalesce(call_options, '{}') OPERATOR(pg_catalog.||) '{"on_error": "json"}') b;
+                                                         converse_options) b;
             ELSE
                 SELECT pg_catalog.array_agg(b.response ORDER BY b.ord) INTO results
-                  FROM @extschema@.bedrock_chat_batch(model, prompts, system,
-                           coalesce(call_options, '{}') OPERATOR(pg_catalog.||) '{"on_error": "json"}') b;
+                  FROM @extschema@.bedrock_chat_batch(model, prompts, system, converse_options) b;
             END IF;
             EXECUTE store USING ids, results, target_type OPERATOR(pg_catalog.=) 'jsonb'::pg_catalog.regtype;
             GET DIAGNOSTICS n_ok = ROW_COUNT;
@@ -1645,3 +1704,167 @@ GRANT EXECUTE ON FUNCTION bedrock.batch_s3_put(text, text), bedrock.batch_s3_get
 GRANT EXECUTE ON PROCEDURE bedrock_batch_collect(bigint, boolean, interval, interval) TO bedrock_user;
 
 -- (end of Batch inference jobs)
+
+
+
+-- ==== Prices of cached tokens and service tiers ====
+
+-- Cached input tokens are priced apart: a cache read costs a tenth of an
+-- input token and a cache write a quarter more than one (Anthropic Claude
+-- on Bedrock), unless model_prices says otherwise.  The service tier that
+-- served a call multiplies its price: flex 0.5, priority 1.75 (Bedrock's
+-- discount and premium), any other tier 1.  Batch rows keep the batch
+-- prices.
+ALTER TABLE bedrock.model_prices
+    ADD COLUMN cache_read_per_1k numeric CHECK (cache_read_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric),
+    ADD COLUMN cache_write_per_1k numeric CHECK (cache_write_per_1k OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric);
+COMMENT ON COLUMN bedrock.model_prices.cache_read_per_1k IS 'price of 1,000 input tokens read from the prompt cache; NULL: a tenth of input_per_1k';
+COMMENT ON COLUMN bedrock.model_prices.cache_write_per_1k IS 'price of 1,000 input tokens written to the prompt cache; NULL: 1.25 times input_per_1k';
+
+CREATE OR REPLACE VIEW bedrock.price_periods WITH (security_invoker = true) AS
+SELECT p.model, p.input_per_1k, p.output_per_1k, p.currency, p.effective_from,
+       lead(p.effective_from, 1, 'infinity')
+           OVER (PARTITION BY p.model ORDER BY p.effective_from) AS effective_until,
+       coalesce(p.batch_input_per_1k, p.input_per_1k OPERATOR(pg_catalog.*) 0.5) AS batch_input_per_1k,
+       coalesce(p.batch_output_per_1k, p.output_per_1k OPERATOR(pg_catalog.*) 0.5) AS batch_output_per_1k,
+       coalesce(p.cache_read_per_1k, p.input_per_1k OPERATOR(pg_catalog.*) 0.1) AS cache_read_per_1k,
+       coalesce(p.cache_write_per_1k, p.input_per_1k OPERATOR(pg_catalog.*) 1.25) AS cache_write_per_1k
+  FROM bedrock.model_prices p;
+
+-- The price factor of a service tier.
+CREATE FUNCTION bedrock.service_tier_factor(service_tier text)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE service_tier_factor.service_tier
+           WHEN 'flex' THEN 0.5::pg_catalog.numeric
+           WHEN 'priority' THEN 1.75::pg_catalog.numeric
+           ELSE 1::pg_catalog.numeric END;
+END;
+
+COMMENT ON FUNCTION bedrock.service_tier_factor(text) IS
+'Price factor of the service tier that served a call: flex 0.5, priority 1.75, any other (default, reserved, NULL) 1';
+
+-- The cost of one call at the prices p of its model and time: the one
+-- pricing rule of the usage views and call_cost (NULL without a price).
+CREATE FUNCTION bedrock.tokens_cost(p bedrock.price_periods, operation text,
+                                    input_tokens bigint, output_tokens bigint,
+                                    cache_read_input_tokens bigint, cache_write_input_tokens bigint,
+                                    service_tier text)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN tokens_cost.operation OPERATOR(pg_catalog.=) 'batch' THEN
+                ((coalesce(tokens_cost.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).batch_input_per_1k)
+                 OPERATOR(pg_catalog.+)
+                 (coalesce(tokens_cost.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).batch_output_per_1k))
+                OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric
+           ELSE
+                ((coalesce(tokens_cost.input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).input_per_1k)
+                 OPERATOR(pg_catalog.+)
+                 (coalesce(tokens_cost.output_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).output_per_1k)
+                 OPERATOR(pg_catalog.+)
+                 (coalesce(tokens_cost.cache_read_input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).cache_read_per_1k)
+                 OPERATOR(pg_catalog.+)
+                 (coalesce(tokens_cost.cache_write_input_tokens, 0)::pg_catalog.numeric OPERATOR(pg_catalog.*) (tokens_cost.p).cache_write_per_1k))
+                OPERATOR(pg_catalog.*) bedrock.service_tier_factor(tokens_cost.service_tier)
+                OPERATOR(pg_catalog.*) 0.001::pg_catalog.numeric
+           END;
+END;
+
+COMMENT ON FUNCTION bedrock.tokens_cost(bedrock.price_periods, text, bigint, bigint, bigint, bigint, text) IS
+'Cost of one call at the prices p: batch rows at the batch prices, others with cached tokens at the cache prices and times the service tier''s factor';
+
+-- call_cost with cached tokens and the service tier (the four-argument
+-- form stays: input and output tokens at the on-demand prices)
+CREATE FUNCTION bedrock.call_cost(model text, called_at timestamptz,
+                                  input_tokens bigint, output_tokens bigint,
+                                  cache_read_input_tokens bigint, cache_write_input_tokens bigint,
+                                  service_tier text DEFAULT NULL)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT bedrock.tokens_cost(p, NULL, call_cost.input_tokens, call_cost.output_tokens,
+                               call_cost.cache_read_input_tokens, call_cost.cache_write_input_tokens,
+                               call_cost.service_tier)
+      FROM bedrock.price_periods p
+     WHERE p.model OPERATOR(pg_catalog.=) call_cost.model
+       AND p.effective_from OPERATOR(pg_catalog.<=) call_cost.called_at
+       AND p.effective_until OPERATOR(pg_catalog.>) call_cost.called_at;
+END;
+
+COMMENT ON FUNCTION bedrock.call_cost(text, timestamptz, bigint, bigint, bigint, bigint, text) IS
+'Cost of a call by model_prices: input and output tokens, cached tokens at the cache prices, times the factor of the service tier (flex 0.5, priority 1.75); NULL when the model has no price';
+
+-- The views that price calls, as before but by bedrock.tokens_cost
+CREATE OR REPLACE VIEW bedrock.usage_summary WITH (security_invoker = true) AS
+SELECT u.model,
+       (u.called_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       count(*) FILTER (WHERE u.error_code IN ('ThrottlingException', 'TooManyRequestsException')
+                           OR (u.error_code IS NOT NULL AND u.http_status = 429)) AS throttled_calls,
+       sum(u.throttled_attempts)::bigint AS throttled_attempts,
+       sum(greatest(u.attempts - 1, 0))::bigint AS retries,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       coalesce(sum(u.cache_read_input_tokens), 0)::bigint AS cache_read_input_tokens,
+       coalesce(sum(u.cache_write_input_tokens), 0)::bigint AS cache_write_input_tokens,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p50_latency_ms,
+       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p95_latency_ms,
+       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY u.client_latency_ms)
+                 FILTER (WHERE u.error_code IS NULL))::numeric, 3)::double precision AS p99_latency_ms,
+       trim_scale(sum(bedrock.tokens_cost(p, u.operation, u.input_tokens, u.output_tokens,
+                                          u.cache_read_input_tokens, u.cache_write_input_tokens,
+                                          u.service_tier))) AS estimated_cost
+  FROM bedrock.usage_log u
+  LEFT JOIN bedrock.price_periods p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.model, (u.called_at AT TIME ZONE 'UTC')::date;
+
+CREATE OR REPLACE VIEW bedrock.usage_by_role WITH (security_invoker = true) AS
+SELECT u.role_name,
+       u.principal_arn,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       trim_scale(sum(bedrock.tokens_cost(p, u.operation, u.input_tokens, u.output_tokens,
+                                          u.cache_read_input_tokens, u.cache_write_input_tokens,
+                                          u.service_tier))) AS estimated_cost,
+       min(u.called_at) AS first_call,
+       max(u.called_at) AS last_call
+  FROM bedrock.usage_log u
+  LEFT JOIN bedrock.price_periods p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY u.role_name, u.principal_arn;
+
+CREATE OR REPLACE VIEW bedrock.usage_by_principal WITH (security_invoker = true) AS
+SELECT (u.called_at AT TIME ZONE 'UTC')::date AS day,
+       u.principal_arn,
+       u.server_name,
+       count(*) AS calls,
+       count(*) FILTER (WHERE u.error_code IS NOT NULL) AS errors,
+       count(*) FILTER (WHERE u.error_code IN ('ThrottlingException', 'TooManyRequestsException')
+                           OR (u.error_code IS NOT NULL AND u.http_status = 429)) AS throttled_calls,
+       sum(u.throttled_attempts)::bigint AS throttled_attempts,
+       coalesce(sum(u.input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(u.output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(u.total_tokens), 0)::bigint AS total_tokens,
+       trim_scale(sum(bedrock.tokens_cost(p, u.operation, u.input_tokens, u.output_tokens,
+                                          u.cache_read_input_tokens, u.cache_write_input_tokens,
+                                          u.service_tier))) AS estimated_cost,
+       count(DISTINCT u.role_name) AS roles
+  FROM bedrock.usage_log u
+  LEFT JOIN bedrock.price_periods p
+         ON p.model = u.model
+        AND u.called_at >= p.effective_from AND u.called_at < p.effective_until
+ GROUP BY (u.called_at AT TIME ZONE 'UTC')::date, u.principal_arn, u.server_name;
+
+-- (end of Prices of cached tokens and service tiers)

@@ -136,11 +136,12 @@ SELECT model, day, calls FROM bedrock.usage_summary
  WHERE model IN ('regress.model-a', 'regress.model-b') ORDER BY model, day;
 SET timezone = 'UTC';
 
--- the views' cost is bedrock.call_cost's, call by call
+-- the views' cost is bedrock.call_cost's, call by call (cached tokens and tier included)
 SELECT s.model, s.day, s.estimated_cost IS NOT DISTINCT FROM c.cost AS same_cost
   FROM bedrock.usage_summary s
   JOIN (SELECT model, (called_at AT TIME ZONE 'UTC')::date AS day,
-               sum(bedrock.call_cost(model, called_at, input_tokens, output_tokens)) AS cost
+               sum(bedrock.call_cost(model, called_at, input_tokens, output_tokens,
+                                     cache_read_input_tokens, cache_write_input_tokens, service_tier)) AS cost
           FROM bedrock.usage_log GROUP BY 1, 2) c USING (model, day)
  WHERE s.model IN ('regress.model-a', 'regress.model-b')
  ORDER BY 1, 2;

@@ -31,6 +31,7 @@
 
 #include "bedrock_fdw.h"
 #include "bedrock_target.h"
+#include "converse_features.h"
 #include "credentials.h"
 #include "rate_limiter.h"
 
@@ -607,6 +608,9 @@ bedrock_define_gucs(void)
 
 	/* bedrock.server, bedrock.max_identities (src/fdw) */
 	bedrock_target_define_gucs();
+
+	/* guardrail, service tier, latency (src/engine/converse_features.c) */
+	converse_features_define_gucs();
 
 	MarkGUCPrefixReserved("bedrock");
 }

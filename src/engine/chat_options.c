@@ -19,13 +19,17 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
 #include "bedrock_fdw.h"
+#include "bedrock_target.h"
 #include "chat_options.h"
+#include "converse_features.h"
 
-#define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields, server"
+#define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields, server, " \
+	"request_metadata, guardrail_identifier, guardrail_version, guardrail_trace, documents, images, cache, service_tier, latency"
 #define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error, server"
 /* extract lane */
 #define VALID_EXTRACT_OPTIONS "method, max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, additional_model_request_fields, server"
@@ -56,7 +60,7 @@ static bool
 is_inference_option(const char *key)
 {
 	static const char *const keys[] = {"max_tokens", "temperature", "top_p",
-	"stop_sequences", "raw", "additional_model_request_fields"};
+	"stop_sequences", "raw", "additional_model_request_fields", CONVERSE_FEATURE_KEYS};
 
 	for (int i = 0; i < lengthof(keys); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -211,24 +215,186 @@ on_error_option(const char *funcname, const JsonbValue *v, bool embed)
 	return ON_ERROR_RAISE;		/* keep compiler quiet */
 }
 
-/* extract lane: option "method" of an extraction */
+/* ---- converse lane: request metadata, guardrails, documents, caching, tiers ---- */
+
+/* A string option that must be one of the NULL-terminated values. */
+static char *
+choice_option(const char *funcname, const char *key, const JsonbValue *v,
+			  const char *const *values, const char *hint)
+{
+	if (v->type != jbvString)
+		wrong_type(funcname, key, "a string", v);
+	for (int i = 0; values[i] != NULL; i++)
+		if (strlen(values[i]) == (size_t) v->val.string.len &&
+			strncmp(values[i], v->val.string.val, v->val.string.len) == 0)
+			return pstrdup(values[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\" of %s: \"%.*s\"",
+					key, funcname, Min(v->val.string.len, 64), v->val.string.val),
+			 errhint("%s", hint)));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * converse_feature_option
+ *		Parse one of the converse lane's options (CONVERSE_FEATURE_KEYS)
+ *		into opts; returns false for any other key.
+ */
+static bool
+converse_feature_option(const char *funcname, const char *key,
+						const JsonbValue *v, ChatOptions *opts)
+{
+	static const char *const traces[] = {"enabled", "disabled", "enabled_full", NULL};
+	static const char *const tiers[] = {"default", "flex", "priority", NULL};
+	static const char *const latencies[] = {"standard", "optimized", NULL};
+	static const char *const ttls[] = {"5m", "1h", NULL};
+
+	if (strcmp(key, "request_metadata") == 0)
+	{
+		request_metadata_check(v, psprintf("option \"request_metadata\" of %s", funcname));
+		opts->request_metadata = v->val.binary.data;
+	}
+	else if (strcmp(key, "guardrail_identifier") == 0)
+	{
+		if (v->type != jbvString)
+			wrong_type(funcname, key, "a string", v);
+		opts->guardrail_identifier = pnstrdup(v->val.string.val, v->val.string.len);
+		if (!guardrail_identifier_valid(opts->guardrail_identifier))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"guardrail_identifier\" of %s", funcname),
+					 errdetail("A guardrail identifier is an id of lower-case letters and digits, or a guardrail ARN, of at most 2048 characters.")));
+	}
+	else if (strcmp(key, "guardrail_version") == 0)
+	{
+		if (v->type != jbvString)
+			wrong_type(funcname, key, "a string", v);
+		opts->guardrail_version = pnstrdup(v->val.string.val, v->val.string.len);
+		if (!guardrail_version_valid(opts->guardrail_version))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"guardrail_version\" of %s: \"%s\"",
+							funcname, opts->guardrail_version),
+					 errhint("A guardrail version is a number from 1 to 99999999, or \"DRAFT\".")));
+	}
+	else if (strcmp(key, "guardrail_trace") == 0)
+		opts->guardrail_trace = choice_option(funcname, key, v, traces,
+											  "Valid values are \"enabled\", \"disabled\" and \"enabled_full\".");
+	else if (strcmp(key, "documents") == 0 || strcmp(key, "images") == 0)
+		content_blocks_option(funcname, key, v, opts);
+	else if (strcmp(key, "cache") == 0)
+	{
+		if (v->type == jbvBool)
+			opts->cache_ttl = v->val.boolean ? "" : NULL;
+		else if (v->type == jbvString)
+			opts->cache_ttl = choice_option(funcname, key, v, ttls,
+											"Valid values are true, false, \"5m\" and \"1h\".");
+		else
+			wrong_type(funcname, key, "a boolean or \"5m\" or \"1h\"", v);
+	}
+	else if (strcmp(key, "service_tier") == 0)
+		opts->service_tier = choice_option(funcname, key, v, tiers,
+										   "Valid values are \"default\", \"flex\" and \"priority\".");
+	else if (strcmp(key, "latency") == 0)
+		opts->latency = choice_option(funcname, key, v, latencies,
+									  "Valid values are \"standard\" and \"optimized\".");
+	else
+		return false;
+	return true;
+}
+
+/*
+ * converse_features_finish
+ *		After the options: the settings' defaults (bedrock.service_tier,
+ *		bedrock.latency) and the guardrail, which is the mandatory one of
+ *		the settings when there is one (a call's own must then be the same),
+ *		else the call's (identifier and version together).  Functions given
+ *		the request itself get only the mandatory guardrail (for the usage
+ *		log; converse_raw_with_policy puts it in the request).
+ */
+static void
+converse_features_finish(const char *funcname, bool raw_request, ChatOptions *opts)
+{
+	const char *gid;
+	const char *gversion;
+
+	converse_mandatory_guardrail(&gid, &gversion);
+	if (gid != NULL)
+	{
+		if ((opts->guardrail_identifier != NULL &&
+			 strcmp(opts->guardrail_identifier, gid) != 0) ||
+			(opts->guardrail_version != NULL &&
+			 strcmp(opts->guardrail_version, gversion) != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("options of %s cannot replace the mandatory guardrail", funcname),
+					 errdetail("The settings bedrock.guardrail_identifier and bedrock.guardrail_version make every call go through guardrail \"%s\" version \"%s\".",
+							   gid, gversion),
+					 errhint("Leave out the options guardrail_identifier and guardrail_version.")));
+		opts->guardrail_identifier = pstrdup(gid);
+		opts->guardrail_version = pstrdup(gversion);
+	}
+	else if ((opts->guardrail_identifier == NULL) != (opts->guardrail_version == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"guardrail_identifier\" and \"guardrail_version\" of %s go together",
+						funcname),
+				 errdetail("Bedrock needs both the guardrail and its version.")));
+
+	/*
+	 * The defaults of the foreign server the call goes through, when one is
+	 * chosen (docs/fdw.md): its guardrail where neither the settings nor
+	 * the call name one, its service tier where the call names none.  The
+	 * lookup is the one the call makes anyway (cached).
+	 */
+	if (!raw_request &&
+		(opts->server != NULL || (bedrock_server != NULL && bedrock_server[0] != '\0')))
+	{
+		const BedrockTarget *t = bedrock_target_lookup(opts->server, GetUserId());
+
+		if (opts->guardrail_identifier == NULL && t->guardrail_identifier != NULL)
+		{
+			if (t->guardrail_version == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("foreign server \"%s\" has a guardrail_identifier but no guardrail_version",
+								t->server_name),
+						 errhint("Its owner sets both: ALTER SERVER ... OPTIONS (ADD guardrail_version '1').")));
+			opts->guardrail_identifier = pstrdup(t->guardrail_identifier);
+			opts->guardrail_version = pstrdup(t->guardrail_version);
+		}
+		if (opts->service_tier == NULL && t->service_tier != NULL)
+			opts->service_tier = pstrdup(t->service_tier);
+	}
+
+	if (opts->guardrail_trace != NULL && opts->guardrail_identifier == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"guardrail_trace\" of %s needs a guardrail", funcname),
+				 errhint("Name one with the options guardrail_identifier and guardrail_version.")));
+	if (raw_request)
+		return;
+	if (opts->service_tier == NULL && bedrock_service_tier != NULL && bedrock_service_tier[0] != '\0')
+		opts->service_tier = pstrdup(bedrock_service_tier);
+	if (opts->latency == NULL && bedrock_latency != NULL && bedrock_latency[0] != '\0')
+		opts->latency = pstrdup(bedrock_latency);
+}
+
+/* ---- end of converse lane ---- */
+
+/* Option "method" of an extraction: EXTRACT_METHOD_* */
 static int
 extract_method_option(const char *funcname, const JsonbValue *v)
 {
-	static const char *const names[] = {"auto", "output_format", "tool"};
+	static const char *const names[] = {"auto", "output_format", "tool", NULL};
+	const char *method = choice_option(funcname, "method", v, names,
+									   "Valid values are \"auto\", \"output_format\" and \"tool\".");
+	int			i = 0;
 
-	if (v->type != jbvString)
-		wrong_type(funcname, "method", "a string", v);
-	for (int i = 0; i < lengthof(names); i++)
-		if (strlen(names[i]) == v->val.string.len &&
-			strncmp(names[i], v->val.string.val, v->val.string.len) == 0)
-			return i;			/* EXTRACT_METHOD_* in this order */
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for option \"method\" of %s: \"%.*s\"",
-					funcname, Min(v->val.string.len, 64), v->val.string.val),
-			 errhint("Valid values are \"auto\", \"output_format\" and \"tool\".")));
-	return EXTRACT_METHOD_AUTO;	/* keep compiler quiet */
+	while (strcmp(names[i], method) != 0)
+		i++;
+	return i;					/* EXTRACT_METHOD_* are in this order */
 }
 
 /*
@@ -261,7 +427,11 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 	opts->raw = raw_request;
 
 	if (options == NULL)
+	{
+		if (!embed && !(flags & CHAT_OPTIONS_GUARDRAIL))
+			converse_features_finish(funcname, raw_request, opts);
 		return;
+	}
 	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -290,11 +460,16 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" is not an option of %s", key, funcname),
+					 (flags & CHAT_OPTIONS_GUARDRAIL) ?
+					 errdetail("%s applies a guardrail to a text without calling a model.",
+							   funcname) :
 					 (flags & CHAT_OPTIONS_NATIVE) ?
 					 errdetail("%s sends the model's native request body it is given and returns the whole response.",
 							   funcname) :
 					 errdetail("%s sends the Converse request it is given and returns the whole response.",
 							   funcname),
+					 (flags & CHAT_OPTIONS_GUARDRAIL) ?
+					 errhint("Valid options are: timeout_ms, max_attempts, on_error, server.") :
 					 (flags & CHAT_OPTIONS_NATIVE) ?
 					 errhint("Put inference settings in the body, as the model's documentation says.") :
 					 errhint("Put inference settings in the request, for example \"inferenceConfig\": {\"maxTokens\": 200}.")));
@@ -352,6 +527,8 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 		}
 		else if ((flags & CHAT_OPTIONS_EXTRACT) && strcmp(key, "method") == 0)
 			opts->extract_method = extract_method_option(funcname, &val);	/* extract lane */
+		else if (converse_feature_option(funcname, key, &val, opts))
+			;					/* converse lane (converse_features.c) */
 		else if (batch && strcmp(key, "concurrency") == 0)
 			opts->concurrency = (int)
 				integer_option(funcname, key, &val, 1, bedrock_max_concurrency,
@@ -362,4 +539,6 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 					 errmsg("unknown option \"%s\" of %s", key, funcname),
 					 errhint("Valid options are: %s.", valid_options(flags))));
 	}
+	if (!embed && !(flags & CHAT_OPTIONS_GUARDRAIL))
+		converse_features_finish(funcname, raw_request, opts);
 }

@@ -45,6 +45,23 @@ typedef struct ChatOptions
 									 * converse_build_body appends; NULL:
 									 * none */
 	/* end of extract lane */
+
+	/*
+	 * converse lane: request metadata, guardrails, documents and images,
+	 * prompt caching, service tiers (src/engine/converse_features.c)
+	 */
+	JsonbContainer *request_metadata;	/* the caller's keys, checked; or NULL */
+	char	   *guardrail_identifier;	/* the call's guardrail (the mandatory
+										 * one when set); NULL: none */
+	char	   *guardrail_version;
+	char	   *guardrail_trace;	/* enabled, disabled, enabled_full; NULL */
+	List	   *content_blocks; /* JSON text of document and image blocks */
+	int			document_count;
+	int			image_count;
+	char	   *cache_ttl;		/* NULL: no cache point; "": Bedrock's TTL */
+	char	   *service_tier;	/* NULL: not sent */
+	char	   *latency;		/* NULL: not sent */
+	/* end of converse lane */
 } ChatOptions;
 
 /* extract lane: the values of option "method" */
@@ -62,7 +79,14 @@ typedef struct ChatOptions
 										 * caller's (embed_options_parse) */
 #define CHAT_OPTIONS_EXTRACT	0x10	/* extract lane: an extraction ("method";
 										 * no "raw") */
+#define CHAT_OPTIONS_GUARDRAIL	0x20	/* converse lane: bedrock_apply_guardrail
+										 * (the call's options only) */
 #define EMBED_OPTION_KEYS "dimensions", "normalize", "input_type", "truncate", "output_dimension"
+
+/* converse lane: the options it adds (chat_options.c) */
+#define CONVERSE_FEATURE_KEYS "request_metadata", "guardrail_identifier", \
+	"guardrail_version", "guardrail_trace", "documents", "images", "cache", \
+	"service_tier", "latency"
 
 extern void chat_options_parse(Jsonb *options, const char *funcname,
 							   int flags, ChatOptions *opts);

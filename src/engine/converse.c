@@ -16,6 +16,7 @@
 
 #include "bedrock_fdw.h"
 #include "converse.h"
+#include "converse_features.h"
 
 /*
  * append_inference_config
@@ -83,16 +84,27 @@ converse_build_body(const char *prompt, const char *system,
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":");
+	appendStringInfoString(&buf, "{\"messages\":[{\"role\":\"user\",\"content\":[");
+	/* documents and images first, then the prompt about them */
+	converse_append_content_blocks(&buf, opts);
+	appendStringInfoString(&buf, "{\"text\":");
 	json_append_string(&buf, prompt);
 	appendStringInfoString(&buf, "}]}]");
 	if (system != NULL)
 	{
 		appendStringInfoString(&buf, ",\"system\":[{\"text\":");
 		json_append_string(&buf, system);
-		appendStringInfoString(&buf, "}]");
+		appendStringInfoChar(&buf, '}');
+		/* the system prompt is the prefix shared by a batch: cache it */
+		if (opts->cache_ttl != NULL)
+		{
+			appendStringInfoChar(&buf, ',');
+			converse_append_cache_point(&buf, opts->cache_ttl);
+		}
+		appendStringInfoChar(&buf, ']');
 	}
 	append_inference_config(&buf, opts);
+	converse_append_features(&buf, opts);
 	if (opts->additional_model_request_fields != NULL)
 	{
 		appendStringInfoString(&buf, ",\"additionalModelRequestFields\":");
@@ -110,7 +122,9 @@ converse_build_body(const char *prompt, const char *system,
  *		(a JSON object: messages, system, inferenceConfig, toolConfig, …),
  *		as UTF-8 JSON; *len gets its length.  Raises 22023, naming funcname
  *		and the request's position (0: a single request), for anything but
- *		an object.  What is in the object is Bedrock's to judge.
+ *		an object.  What is in the object is Bedrock's to judge, but for
+ *		requestMetadata and guardrailConfig: our metadata keys are merged
+ *		in and the mandatory guardrail is put in (converse_raw_with_policy).
  */
 char *
 converse_raw_body(Jsonb *request, const char *funcname, int position,
@@ -126,7 +140,7 @@ converse_raw_body(Jsonb *request, const char *funcname, int position,
 				 errmsg("the request of %s must be a JSON object", funcname),
 				 errhint("Pass the body of a Converse request, for example '{\"messages\": [{\"role\": \"user\", \"content\": [{\"text\": \"Hello\"}]}]}'.")));
 	initStringInfo(&buf);
-	json_append_jsonb(&buf, &request->root);
+	appendStringInfoString(&buf, converse_raw_with_policy(request, funcname, position));
 	return body_in_utf8(&buf, len);
 }
 
@@ -194,6 +208,7 @@ converse_append_result(StringInfo out, Jsonb *response)
 	StringInfoData reasoning;
 	char	   *stop_reason;
 	int64		latency;
+	char	   *tier;
 
 	initStringInfo(&text);
 	initStringInfo(&reasoning);
@@ -231,6 +246,13 @@ converse_append_result(StringInfo out, Jsonb *response)
 
 	if (json_get_int64(json_get_object(root, "metrics"), "latencyMs", &latency))
 		appendStringInfo(out, ", \"service_latency_ms\": " INT64_FORMAT, latency);
+	/* the tier that served the call, when Bedrock says */
+	if ((tier = json_get_string(json_get_object(root, "serviceTier"), "type")) != NULL)
+	{
+		appendStringInfoString(out, ", \"service_tier\": ");
+		json_append_string(out, tier);
+	}
+	converse_append_guardrail_result(out, response);
 	return true;
 }
 
@@ -248,8 +270,9 @@ converse_has_output(Jsonb *response)
 
 /*
  * converse_fill_usage
- *		Token counts, service latency and guardrail intervention of a
- *		Converse response, into a usage record (unknown values stay -1).
+ *		Token counts, service latency, guardrail intervention and service
+ *		tier of a Converse response, into a usage record (unknown values
+ *		stay -1, or empty).
  */
 void
 converse_fill_usage(Jsonb *response, UsageRecord *rec)
@@ -257,6 +280,7 @@ converse_fill_usage(Jsonb *response, UsageRecord *rec)
 	JsonbContainer *root = &response->root;
 	JsonbContainer *usage = json_get_object(root, "usage");
 	char	   *stop_reason = json_get_string(root, "stopReason");
+	char	   *tier;
 	int64		n;
 
 	if (json_get_int64(usage, "inputTokens", &n))
@@ -273,4 +297,7 @@ converse_fill_usage(Jsonb *response, UsageRecord *rec)
 		rec->service_latency_ms = n;
 	if (stop_reason != NULL && strcmp(stop_reason, "guardrail_intervened") == 0)
 		strlcpy(rec->guardrail_action, "INTERVENED", sizeof(rec->guardrail_action));
+	/* the tier that served the call, which the usage views price */
+	if ((tier = json_get_string(json_get_object(root, "serviceTier"), "type")) != NULL)
+		text_copy_clipped(rec->service_tier, sizeof(rec->service_tier), tier);
 }

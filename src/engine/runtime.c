@@ -76,6 +76,7 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	SigV4Params params = {0};
 	SigV4Result sig;
 	List	   *lines = NIL;
+	ListCell   *lc;
 
 	bedrock_target_credentials(call->target, &creds);
 
@@ -87,6 +88,16 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 							 sigv4_header("accept", "application/json"));
 	req.payload = call->body;
 	req.payload_len = call->body_len;
+	foreach(lc, call->extra_headers)
+	{
+		const char *line = (const char *) lfirst(lc);
+		const char *colon = strchr(line, ':');
+		char	   *name = pnstrdup(line, colon - line);
+
+		for (char *c = name; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		req.headers = lappend(req.headers, sigv4_header(name, colon + 2));
+	}
 
 	params.region = call->target->region;
 	params.service = "bedrock";
@@ -112,6 +123,8 @@ sign_attempt(BedrockCall *call, const EndpointUrl *ep, const char *path,
 	if (creds.session_token[0] != '\0')
 		lines = lappend(lines, psprintf("X-Amz-Security-Token: %s", creds.session_token));
 	lines = lappend(lines, psprintf("Authorization: %s", sig.authorization));
+	foreach(lc, call->extra_headers)
+		lines = lappend(lines, pstrdup((const char *) lfirst(lc)));
 	lines = lappend(lines, psprintf("amz-sdk-invocation-id: %s", invocation));
 	lines = lappend(lines, psprintf("amz-sdk-request: attempt=%d; max=%d", attempt, max_attempts));
 
@@ -134,14 +147,19 @@ bedrock_call_begin(BedrockCall *call)
 	/* no target chosen by the caller: bedrock.server, else the settings */
 	if (call->target == NULL)
 		call->target = bedrock_target_lookup(NULL, GetUserId());
-	path_model = bedrock_target_model_path_id(call->target, call->model);
 
 	call->ep = palloc(sizeof(EndpointUrl));
 	endpoint_url_parse(call->target->runtime_url, call->ep);
-	model_utf8 = server_to_utf8(path_model, strlen(path_model));
-	call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
-						  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
-						  call->path_suffix);
+	if (call->resource_path != NULL)
+		call->path = psprintf("%s%s", call->ep->base_path, call->resource_path);
+	else
+	{
+		path_model = bedrock_target_model_path_id(call->target, call->model);
+		model_utf8 = server_to_utf8(path_model, strlen(path_model));
+		call->path = psprintf("%s/model/%s/%s", call->ep->base_path,
+							  sigv4_uri_encode(model_utf8, strlen(model_utf8), false),
+							  call->path_suffix);
+	}
 	call->url = psprintf("%s%s", call->ep->scheme_authority, call->path);
 	call->invocation = aws_invocation_id();
 

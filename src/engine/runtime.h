@@ -25,12 +25,17 @@ typedef struct BedrockCall
 	/* what to call */
 	const char *operation;		/* "Converse", "InvokeModel": for messages */
 	const char *path_suffix;	/* "converse", "invoke" */
+	const char *resource_path;	/* URI-encoded path other than
+								 * /model/{modelId}/{suffix}, such as
+								 * ApplyGuardrail's; NULL: the model's */
 	const char *model;			/* model id or ARN, server encoding */
 	const char *body;			/* request body, UTF-8 */
 	size_t		body_len;
 	long		timeout_ms;		/* per attempt */
 	int			max_attempts;
 	bool		batch;			/* leaves the interactive reserve alone */
+	List	   *extra_headers;	/* "Name: value" lines signed and sent with
+								 * every attempt (InvokeModel's guardrail) */
 	/* where and as whom (src/fdw): NULL until bedrock_call_begin looks up
 	 * bedrock.server; a target without a server is the settings' */
 	const struct BedrockTarget *target;

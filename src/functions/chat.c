@@ -25,6 +25,7 @@
 #include "chat.h"
 #include "chat_options.h"
 #include "converse.h"
+#include "converse_features.h"
 #include "inflight_calls.h"
 #include "invoke_model.h"
 #include "runtime.h"
@@ -219,7 +220,16 @@ chat_finish_call(BedrockCall *call, UsageRecord *usage)
 			response = NULL;
 		}
 		else
+		{
+			const char *action;
+
 			converse_fill_usage(response, usage);
+			action = converse_guardrail_action(response,
+											   opts->guardrail_identifier != NULL);
+			if (action != NULL)
+				strlcpy(usage->guardrail_action, action,
+						sizeof(usage->guardrail_action));
+		}
 		bedrock_call_settle_tokens(call, usage->total_tokens);
 	}
 	usage_record_finish(usage, call, call->ok ? NULL : call->error.code);

@@ -25,6 +25,7 @@
 #include "bedrock_fdw.h"
 #include "chat.h"
 #include "chat_batch.h"
+#include "converse_features.h"
 #include "invoke_model.h"
 
 PG_FUNCTION_INFO_V1(bedrock_invoke);
@@ -118,6 +119,10 @@ bedrock_invoke(PG_FUNCTION_ARGS)
 	body = native_body(PG_GETARG_JSONB_P(1), "bedrock_invoke", 0, &body_len);
 
 	invoke_prepare(&call, &usage, model, body, body_len, &options);
+	/* the mandatory guardrail (bedrock.guardrail_identifier), as headers */
+	if (options.guardrail_identifier != NULL)
+		invoke_guardrail_headers(&call, options.guardrail_identifier,
+								 options.guardrail_version);
 	chat_run_call(&call, &usage);
 	result = invoke_complete(&call, &usage, &options);
 
@@ -174,6 +179,9 @@ bedrock_invoke_batch(PG_FUNCTION_ARGS)
 						   i + 1, &body_len);
 		invoke_prepare(&b.items[i].call, &b.items[i].usage, b.model, body, body_len,
 					   &b.options);
+		if (b.options.guardrail_identifier != NULL)
+			invoke_guardrail_headers(&b.items[i].call, b.options.guardrail_identifier,
+									 b.options.guardrail_version);
 	}
 	b.complete = invoke_batch_complete;
 

@@ -27,6 +27,7 @@
 #define USAGE_REQUEST_ID_MAXLEN 64
 #define USAGE_ARN_MAXLEN		AWS_PRINCIPAL_ARN_MAXLEN
 #define USAGE_GUARDRAIL_MAXLEN	32
+#define USAGE_TIER_MAXLEN		16
 
 typedef struct UsageRecord
 {
@@ -55,6 +56,9 @@ typedef struct UsageRecord
 	char		credential_source[AWS_CREDENTIAL_SOURCE_MAXLEN];
 	char		guardrail_action[USAGE_GUARDRAIL_MAXLEN];
 	char		server_name[NAMEDATALEN];	/* "" when no foreign server */
+	char		service_tier[USAGE_TIER_MAXLEN];	/* the tier that served the
+													 * call; "" when unknown
+													 * (converse lane) */
 } UsageRecord;
 
 /* in usage_queue.c: the shared-memory queue of records */

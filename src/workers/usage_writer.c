@@ -58,7 +58,7 @@
 #include "worker_slot.h"
 
 #define BATCH_SIZE 1000
-#define NPARAMS 25
+#define NPARAMS 26
 #define PURGE_INTERVAL_MS (3600 * 1000)
 /* longest wait between looks for a DROP DATABASE (which waits 5 s for us) */
 #define DROP_CHECK_MS 1000
@@ -71,15 +71,15 @@ static const char insert_sql[] =
 "output_tokens, total_tokens, cache_read_input_tokens, cache_write_input_tokens, "
 "client_latency_ms, service_latency_ms, http_status, error_code, attempts, "
 "throttled_attempts, request_id, principal_arn, credential_source, guardrail_action, "
-"server_name) "
+"server_name, service_tier) "
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-"$17, $18, $19, $20, $21, $22, $23, $24, $25)";
+"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
 
 static const Oid insert_types[NPARAMS] = {
 	TIMESTAMPTZOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, INT4OID, INT8OID,
 	TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID,
 	INT8OID, INT4OID, TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	NAMEOID
+	NAMEOID, TEXTOID
 };
 
 static UsageRecord *batch = NULL;
@@ -148,6 +148,8 @@ insert_record(SPIPlanPtr plan, const UsageRecord *r)
 	/* the foreign server (src/fdw) */
 	isnull[24] = r->server_name[0] == '\0';
 	v[24] = isnull[24] ? (Datum) 0 : DirectFunctionCall1(namein, CStringGetDatum(r->server_name));
+	/* the service tier that served the call (converse lane) */
+	v[25] = text_or_null(r->service_tier, &isnull[25]);
 	for (i = 0; i < NPARAMS; i++)
 		nulls[i] = isnull[i] ? 'n' : ' ';
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT)

@@ -5,6 +5,7 @@
 const { validation } = require('./errors');
 const tg = require('./textgen');
 const structured = require('./structured');
+const features = require('./converse_features');
 
 const NOT_CHAT = "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
 const TOO_LONG = 'Input is too long for requested model.';
@@ -167,6 +168,9 @@ function validateConverse(req, model) {
       ),
     };
   }
+  // requestMetadata, guardrailConfig, serviceTier, performanceConfig, cache points, media
+  const fe = features.validateFeatures(req);
+  if (fe) return { error: fe };
   return { req };
 }
 
@@ -214,7 +218,8 @@ function handleConverse(ctx) {
 
   const systemText = (req.system || []).map((s) => (typeof s.text === 'string' ? s.text : '')).join('\n');
   let inputChars = systemText.length;
-  for (const m of req.messages) inputChars += blocksText(m.content).length;
+  // documents and images are counted by converse_features.shapeConverse, not as base64 text
+  for (const m of req.messages) inputChars += blocksText(m.content.filter((b) => !(b && (b.document || b.image || b.cachePoint)))).length;
   const inputTokens = tg.atLeastOne(Math.ceil(inputChars / 4));
   if (inputTokens > model.contextTokens) return validation(TOO_LONG);
 
@@ -226,7 +231,7 @@ function handleConverse(ctx) {
     }
   }
   let lastText = blocksText(last.content, { textOnly: true });
-  if (!lastText) lastText = blocksText(last.content);
+  if (!lastText) lastText = blocksText(last.content.filter((b) => !(b && (b.document || b.image))));
 
   const ic = req.inferenceConfig || {};
   const maxTokens = Number.isInteger(ic.maxTokens) ? ic.maxTokens : model.defaultMaxTokens;
@@ -245,6 +250,7 @@ function handleConverse(ctx) {
     usage: { inputTokens, outputTokens: g.outputTokens, totalTokens: inputTokens + g.outputTokens },
     metrics: { latencyMs: ctx.elapsed() },
   };
+  features.shapeConverse(req, out, ctx);
   const paths = req.additionalModelResponseFieldPaths;
   if (Array.isArray(paths) && paths.includes('/stop_sequence') && model.family === 'anthropic') {
     out.additionalModelResponseFields = { stop_sequence: g.stopSequence };
@@ -253,7 +259,12 @@ function handleConverse(ctx) {
     status: 200,
     headers: { 'Content-Type': 'application/json' },
     body: Buffer.from(JSON.stringify(out)),
-    meta: { inputTokens, outputTokens: g.outputTokens, structured: sp.mode || null },
+    meta: {
+      inputTokens: out.usage.inputTokens,
+      outputTokens: out.usage.outputTokens,
+      structured: sp.mode || null,
+      features: features.summaryOf(req),
+    },
   };
 }
 

@@ -11,6 +11,7 @@ const { CredentialStore, identityOf } = require('./credentials');
 const { verifyRequest, splitTarget, collectHeaders } = require('./sigv4');
 const models = require('./models');
 const { handleConverse } = require('./converse');
+const { classifyGuardrail, handleApplyGuardrail } = require('./converse_features');
 const { handleInvoke, handleCountTokens } = require('./invoke');
 const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require('./faults');
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
@@ -25,7 +26,7 @@ const DEFAULT_MAX_BODY = 30 * 1024 * 1024;
 const ADMIN_MAX_BODY = 1024 * 1024;
 const LAST_N = 50;
 const REJECT_REASONS = ['missing', 'incomplete', 'unknown_key', 'expired', 'scope', 'skew', 'mismatch', 'bearer'];
-const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts', 's3', 'batch'];
+const ROUTE_NAMES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts', 's3', 'batch', 'apply_guardrail'];
 const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts']);
 const FETCH_NAMES = ['imdsToken', 'imdsRole', 'imdsCredentials', 'container', 'assumeRole', 'assumeRoleWithWebIdentity', 'getCallerIdentity'];
 
@@ -128,6 +129,8 @@ function classify(method, path) {
   }
   const batch = classifyBatch(method, path); // model invocation jobs (batch lane)
   if (batch) return batch;
+  const guardrail = classifyGuardrail(method, path); // ApplyGuardrail (converse lane)
+  if (guardrail) return guardrail;
   return { name: 'unknown' };
 }
 
@@ -550,7 +553,10 @@ class Emulator {
       requestId,
       now: this.now(),
       elapsed: () => Math.max(1, Date.now() - t0),
+      promptCache: this.promptCache || (this.promptCache = new Map()), // cachePoint prefixes (converse lane)
     };
+    // InvokeModel's guardrail travels in headers (converse lane): shown in the request log
+    if (req.headers['x-amzn-bedrock-guardrailidentifier']) summary.guardrail = `${req.headers['x-amzn-bedrock-guardrailidentifier']}:${req.headers['x-amzn-bedrock-guardrailversion']}`;
     let response;
     if (route.name === 'unknown') {
       response = awsError('UnknownOperationException');
@@ -558,6 +564,8 @@ class Emulator {
       response = this.control(route, query);
     } else if (route.name === 'batch') {
       response = this.batch.handle(route, body, query);
+    } else if (route.name === 'apply_guardrail') {
+      response = handleApplyGuardrail(route, body, ctx.elapsed);
     } else if (!resolved.ok) {
       response = resolved.response;
     } else if (route.name === 'converse') {
@@ -575,6 +583,7 @@ class Emulator {
       st.tokens.input += response.meta.inputTokens || 0;
       st.tokens.output += response.meta.outputTokens || 0;
       if (response.meta.structured) st.structured[response.meta.structured] += 1;
+      if (response.meta.features) Object.assign(summary, response.meta.features); // converse lane
     }
 
     this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs });

@@ -196,10 +196,12 @@ chat_run_call(BedrockCall *call, UsageRecord *usage)
  *		A call is over: check the response, settle its tokens and submit
  *		the usage record.  Returns the parsed Converse response, or NULL
  *		with call->ok false and call->error set for a failure (a body that
- *		is not a Converse response is a failure of this call only).
+ *		is not a Converse response is a failure of this call only).  opts
+ *		says whether the call asked for a guardrail (the usage record's
+ *		guardrail_action is then NONE when it let the call through).
  */
 Jsonb *
-chat_finish_call(BedrockCall *call, UsageRecord *usage)
+chat_finish_call(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 {
 	Jsonb	   *response = NULL;
 
@@ -246,7 +248,7 @@ chat_finish_call(BedrockCall *call, UsageRecord *usage)
 Jsonb *
 chat_complete(BedrockCall *call, UsageRecord *usage, const ChatOptions *opts)
 {
-	Jsonb	   *response = chat_finish_call(call, usage);
+	Jsonb	   *response = chat_finish_call(call, usage, opts);
 
 	if (response != NULL)
 		return chat_result(call, opts, response);

@@ -39,7 +39,8 @@ extern void chat_single_begin(FunctionCallInfo fcinfo, SingleCall *sc,
 							  const char *funcname, int options_arg, int flags);
 extern Datum chat_single_return(FunctionCallInfo fcinfo, SingleCall *sc,
 								Jsonb *result);
-extern Jsonb *chat_finish_call(BedrockCall *call, UsageRecord *usage);
+extern Jsonb *chat_finish_call(BedrockCall *call, UsageRecord *usage,
+							   const ChatOptions *opts);
 extern void chat_check_prompt(const char *prompt);
 extern void chat_prepare_body(BedrockCall *call, UsageRecord *usage,
 							  const char *model, char *body, size_t body_len,

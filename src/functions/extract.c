@@ -319,7 +319,7 @@ static bool
 extract_item_after(ExtractJob *job, ExtractItem *x, BedrockCall *call,
 				   UsageRecord *usage)
 {
-	Jsonb	   *response = chat_finish_call(call, usage);
+	Jsonb	   *response = chat_finish_call(call, usage, job->opts);
 	StringInfoData why;
 	JsonbValue *answer;
 

@@ -220,7 +220,7 @@ test('InvokeModelCommand: Cohere Embed v3/v4 and Titan v1 (96 texts a request, 9
 
 test('ConverseCommand with toolConfig (forced tool) and with outputConfig (structured output)', async () => {
   const c = client(t.TEMPORARY);
-  const schema = { type: 'object', properties: { law: { type: 'string' }, amount: { type: 'number' } }, required: ['law', 'amount'] };
+  const schema = { type: 'object', properties: { law: { type: 'string' }, amount: { type: 'number' } }, required: ['law', 'amount'], additionalProperties: false };
   const text = 'law: Delaware; amount: 12.5';
   const tool = await c.send(
     new ConverseCommand({

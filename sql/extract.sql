@@ -49,6 +49,11 @@ SELECT regress_try($$SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v
 SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0', 'governing law: Texas',
                        (SELECT s FROM contract_schema), NULL,
                        '{"method": "output_format", "on_error": "json"}')->'error'->>'code' AS code;
+-- structured output wants closed objects: an object left open on purpose
+-- is Bedrock's to refuse (not a refusal of the method: no fallback)
+SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'mood: calm',
+                       '{"type": "object", "properties": {"mood": {"type": "string"}}, "additionalProperties": true}',
+                       NULL, '{"on_error": "json"}')->'error'->>'message' AS open_object;
 -- a model without tool use: Bedrock's refusal
 SELECT regress_try($$SELECT bedrock_extract('amazon.titan-text-express-v1', 'governing law: Texas',
                        (SELECT s FROM contract_schema))::text$$);

@@ -624,3 +624,105 @@ json_schema_validate(Jsonb *schema, JsonbValue *value, StringInfo why)
 	appendStringInfoChar(&path, '$');
 	return validate_node(&schema->root, value, &path, why, 0);
 }
+
+static void append_closed_node(StringInfo out, JsonbContainer *node);
+
+/* Append a JSON string key and a colon. */
+static void
+append_key(StringInfo out, const JsonbValue *k)
+{
+	JsonbValue	copy = *k;
+
+	appendStringInfoString(out, JsonbToCString(NULL, &JsonbValueToJsonb(&copy)->root, 0));
+	appendStringInfoChar(out, ':');
+}
+
+/*
+ * append_closed_node
+ *		Append a (checked) schema node as JSON text, its subschemas
+ *		("properties" members, "items") the same way, and
+ *		"additionalProperties": false added to an object schema that does
+ *		not say.
+ */
+static void
+append_closed_node(StringInfo out, JsonbContainer *node)
+{
+	JsonbIterator *it = JsonbIteratorInit(node);
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		first = true;
+	JsonbValue *t = get_member(node, "type");
+	bool		object = false;
+
+	check_stack_depth();
+	if (t != NULL && t->type == jbvString)
+		object = type_bit(t->val.string.val, t->val.string.len) == T_OBJECT;
+	else if (t != NULL)
+		for (int i = 0; i < JsonContainerSize(t->val.binary.data); i++)
+		{
+			JsonbValue *x = getIthJsonbValueFromContainer(t->val.binary.data, i);
+
+			object |= type_bit(x->val.string.val, x->val.string.len) == T_OBJECT;
+		}
+
+	appendStringInfoChar(out, '{');
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &v, true);
+		if (!first)
+			appendStringInfoChar(out, ',');
+		first = false;
+		append_key(out, &k);
+		if (k.val.string.len == 5 && strncmp(k.val.string.val, "items", 5) == 0)
+			append_closed_node(out, v.val.binary.data);
+		else if (k.val.string.len == 10 && strncmp(k.val.string.val, "properties", 10) == 0)
+		{
+			JsonbIterator *pit = JsonbIteratorInit(v.val.binary.data);
+			JsonbValue	pk;
+			JsonbValue	pv;
+			bool		pfirst = true;
+
+			appendStringInfoChar(out, '{');
+			while ((tok = JsonbIteratorNext(&pit, &pk, true)) != WJB_DONE)
+			{
+				if (tok != WJB_KEY)
+					continue;
+				(void) JsonbIteratorNext(&pit, &pv, true);
+				if (!pfirst)
+					appendStringInfoChar(out, ',');
+				pfirst = false;
+				append_key(out, &pk);
+				append_closed_node(out, pv.val.binary.data);
+			}
+			appendStringInfoChar(out, '}');
+		}
+		else if (v.type == jbvBinary)
+			appendStringInfoString(out, JsonbToCString(NULL, v.val.binary.data, v.val.binary.len));
+		else
+			appendStringInfoString(out, JsonbToCString(NULL, &JsonbValueToJsonb(&v)->root, 0));
+	}
+	if (object && get_member(node, "additionalProperties") == NULL)
+		appendStringInfo(out, "%s\"additionalProperties\":false", first ? "" : ",");
+	appendStringInfoChar(out, '}');
+}
+
+/*
+ * json_schema_closed_text
+ *		The JSON text of a checked schema for structured output, where
+ *		every object schema that does not say otherwise gets
+ *		"additionalProperties": false (the models that take
+ *		outputConfig want closed objects; an answer conforms either way).
+ */
+char *
+json_schema_closed_text(Jsonb *schema)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	append_closed_node(&out, &schema->root);
+	return out.data;
+}
+

@@ -28,5 +28,6 @@
 extern void json_schema_check(Jsonb *schema, const char *funcname);
 extern bool json_schema_validate(Jsonb *schema, JsonbValue *value,
 								 StringInfo why);
+extern char *json_schema_closed_text(Jsonb *schema);
 
 #endif							/* BEDROCK_JSON_SCHEMA_H */

@@ -11,7 +11,7 @@
  * chat_batch.c), each with its usage row:
  *   - method "output_format" asks for structured output
  *	   (outputConfig.textFormat of type json_schema, the schema as a
- *	   string) and reads the answer as the JSON text of the output
+ *	   string, its objects closed: additionalProperties false) and reads the answer as the JSON text of the output
  *	   message; method "tool" forces one tool call (toolConfig with the
  *	   tool "extract" whose input schema is the schema, toolChoice.tool)
  *	   and reads the answer as the toolUse input;
@@ -72,6 +72,8 @@ typedef struct ExtractJob
 	const char *model;
 	Jsonb	   *schema;			/* checked by json_schema_check */
 	char	   *schema_text;	/* its JSON text */
+	char	   *closed_schema_text; /* ... with closed objects, for
+									 * structured output */
 	const char *system;			/* the system prompt */
 	const ChatOptions *opts;
 	int			method;			/* EXTRACT_METHOD_OUTPUT_FORMAT or _TOOL */
@@ -107,7 +109,7 @@ native_supported(const char *model)
 	static const char *const known[] = {
 		"anthropic.claude-sonnet-4-5", "anthropic.claude-haiku-4-5",
 		"anthropic.claude-opus-4-1", "anthropic.claude-opus-4-5",
-		"openai.gpt-oss-",
+		"amazon.nova-", "openai.gpt-oss-",
 	};
 
 	for (int i = 0; i < lengthof(known); i++)
@@ -116,16 +118,25 @@ native_supported(const char *model)
 	return false;
 }
 
-/* Whether a failed call is the model refusing outputConfig. */
+/*
+ * is_native_refusal
+ *		Whether a failed call is the model refusing outputConfig: a
+ *		ValidationException whose message speaks of outputConfig or
+ *		structured output not being supported (a schema Bedrock does not
+ *		take is not a refusal of the method).
+ */
 static bool
 is_native_refusal(const BedrockCall *call)
 {
 	const char *m = call->error.message;
 
-	return call->error.code != NULL &&
-		strcmp(call->error.code, "ValidationException") == 0 && m != NULL &&
-		(strstr(m, "outputConfig") != NULL || strstr(m, "structured output") != NULL ||
-		 strstr(m, "Structured output") != NULL);
+	if (call->error.code == NULL || strcmp(call->error.code, "ValidationException") != 0 ||
+		m == NULL)
+		return false;
+	if (strstr(m, "outputConfig") == NULL && strstr(m, "structured output") == NULL &&
+		strstr(m, "Structured output") == NULL)
+		return false;
+	return strstr(m, "support") != NULL;
 }
 
 /* ---- the job and its items */
@@ -147,6 +158,7 @@ extract_job_init(ExtractJob *job, const char *funcname, const char *model,
 	json_schema_check(schema, funcname);
 	job->schema = schema;
 	job->schema_text = JsonbToCString(NULL, &schema->root, VARSIZE(schema));
+	job->closed_schema_text = json_schema_closed_text(schema);
 	job->system = (instructions != NULL && instructions[0] != '\0') ?
 		instructions : EXTRACT_DEFAULT_SYSTEM;
 	job->method = opts->extract_method;
@@ -188,7 +200,7 @@ extract_item_prepare(ExtractJob *job, ExtractItem *x, BedrockCall *call,
 	{
 		appendStringInfoString(&members, ",\"outputConfig\":{\"textFormat\":{\"type\":\"json_schema\","
 							   "\"structure\":{\"jsonSchema\":{\"schema\":");
-		json_append_string(&members, job->schema_text);
+		json_append_string(&members, job->closed_schema_text);
 		appendStringInfoString(&members, ",\"name\":\"" EXTRACT_TOOL_NAME "\"}}}}");
 	}
 	else

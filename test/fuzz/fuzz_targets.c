@@ -429,7 +429,8 @@ fuzz_rate_limits(const uint8_t *data, size_t size)
  * fuzz_json_schema
  *		Line 1: a schema (JSON); the rest: a model's answer (JSON text from
  *		the network), read as src/functions/extract.c reads it: the schema
- *		checked (a refusal is an ERROR), the answer parsed as untrusted and
+ *		checked (a refusal is an ERROR) and closed for structured output
+ *		(which must be JSON again), the answer parsed as untrusted and
  *		validated; a failure must say where, in valid server text.
  */
 static void
@@ -439,6 +440,7 @@ fuzz_json_schema(const uint8_t *data, size_t size)
 	Jsonb	   *schema;
 	Jsonb	   *answer;
 	const char *why_parse = NULL;
+	char	   *closed;
 	StringInfoData why;
 	JsonbValue	v;
 
@@ -448,6 +450,9 @@ fuzz_json_schema(const uint8_t *data, size_t size)
 	if (schema == NULL)
 		return;
 	json_schema_check(schema, "bedrock_fuzz");
+	/* the closed text sent as structured output is JSON again */
+	closed = json_schema_closed_text(schema);
+	FUZZ_CHECK(json_parse_utf8(closed, strlen(closed)) != NULL);
 	answer = json_parse_untrusted(nl + 1, size - (nl + 1 - (const char *) data), &why_parse);
 	if (answer == NULL || JB_ROOT_IS_SCALAR(answer))
 		return;

@@ -15,6 +15,7 @@
 //                      wrong type: a number as a string, a string as a number); an answer to a
 //                      request whose system prompt says "did not conform to the schema" is right;
 //  * "#bad-always"  -> every answer is wrong that way.
+// outputConfig wants closed objects: every object schema with additionalProperties false.
 // Models: gpt-oss takes outputConfig; Anthropic Claude 3.x and Titan refuse it; Titan Text refuses
 // toolConfig. The refusal messages are ours (Bedrock's exact texts vary by model).
 
@@ -90,11 +91,25 @@ function parseRequest(req, model, lastText) {
         return { error: validation(`The JSON schema in outputConfig is not valid JSON: ${e.message}`) };
       }
       if (!isObj(schema) || schema.type !== 'object') return { error: validation('The JSON schema in outputConfig must be of type object.') };
+      const open = openObject(schema, '$');
+      if (open) return { error: validation(`For structured output, every object schema must set additionalProperties to false; ${open} does not.`) };
       if (out.mode) return { error: validation('outputConfig.textFormat cannot be combined with a forced tool choice.') };
       out = { mode: 'output_format', schema };
     }
   }
   return out;
+}
+
+/** The path of the first object schema without additionalProperties: false (structured output wants them closed), or null. */
+function openObject(schema, path) {
+  if (!isObj(schema)) return null;
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (types.includes('object') && schema.additionalProperties !== false) return path;
+  for (const [k, v] of Object.entries(isObj(schema.properties) ? schema.properties : {})) {
+    const p = openObject(v, `${path}.properties.${k}`);
+    if (p) return p;
+  }
+  return schema.items ? openObject(schema.items, `${path}.items`) : null;
 }
 
 function hashPick(text, n) {

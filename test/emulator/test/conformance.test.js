@@ -240,7 +240,7 @@ test('CountTokensCommand: a Converse-shaped input counts as Converse bills it; o
 
 test('ConverseCommand with toolConfig (forced tool) and with outputConfig (structured output)', async () => {
   const c = client(t.TEMPORARY);
-  const schema = { type: 'object', properties: { law: { type: 'string' }, amount: { type: 'number' } }, required: ['law', 'amount'] };
+  const schema = { type: 'object', properties: { law: { type: 'string' }, amount: { type: 'number' } }, required: ['law', 'amount'], additionalProperties: false };
   const text = 'law: Delaware; amount: 12.5';
   const tool = await c.send(
     new ConverseCommand({

@@ -22,10 +22,11 @@ const SCHEMA = {
     months: { type: 'integer' },
     renews: { type: 'boolean' },
     kind: { type: 'string', enum: ['lease', 'supply'] },
-    parties: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } },
+    parties: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } },
     note: { type: ['string', 'null'] },
   },
   required: ['law', 'amount'],
+  additionalProperties: false,
 };
 const TEXT = 'A supply contract. law: Delaware; amount: 1,250.5; months: 12; parties: Acme, Globex. It does not renew.';
 const EXPECTED = { law: 'Delaware', amount: 1250.5, months: 12, renews: false, kind: 'supply', parties: [{ name: 'Acme' }, { name: 'Globex' }], note: null };
@@ -81,6 +82,12 @@ test('refusals: models without structured output, #no-native, Titan without tool
   assert.equal(notString.status, 400);
   const notObject = await t.converse(port, GPT, { ...t.userMsg(TEXT), ...outputFormat({ type: 'string' }) });
   assert.equal(notObject.status, 400);
+  const open = await t.converse(port, GPT, {
+    ...t.userMsg(TEXT),
+    ...outputFormat({ ...SCHEMA, properties: { ...SCHEMA.properties, parties: { type: 'array', items: { type: 'object' } } } }),
+  });
+  assert.equal(open.status, 400);
+  assert.match(open.json.message, /\$\.properties\.parties\.items does not/);
   const unknownTool = await t.converse(port, HAIKU, {
     ...t.userMsg(TEXT),
     toolConfig: { tools: forcedTool(SCHEMA).toolConfig.tools, toolChoice: { tool: { name: 'other' } } },

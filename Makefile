@@ -78,16 +78,16 @@ OBJS += \
 	src/fdw/catalog_resources.o \
 	src/fdw/catalog_endpoint.o
 
-# cost lane (issue 12): bedrock_count_tokens, the enrichment estimate
+# cost before you spend: bedrock_count_tokens, the enrichment estimate
 OBJS += \
 	src/functions/count_tokens.o
-# extract lane: bedrock_extract, its batch, classify and is_true over a
+# extraction: bedrock_extract, its batch, classify and is_true over a
 # JSON Schema subset (docs/extraction.md)
 OBJS += \
 	src/engine/json_schema.o \
 	src/engine/extract_refusals.o \
 	src/functions/extract.o
-# converse lane: request metadata, guardrails, documents, caching, tiers
+# Converse features: request metadata, guardrails, documents, caching, tiers
 OBJS += \
 	src/engine/converse_features.o \
 	src/engine/converse_content.o \

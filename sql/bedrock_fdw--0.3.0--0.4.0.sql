@@ -426,7 +426,7 @@ DECLARE
     embed boolean;          -- fill the column with embeddings
     call_options jsonb;     -- options without "embed" (and "schema")
     converse_options jsonb; -- call_options for bedrock_chat_batch and bedrock_extract_batch
-    extract_schema jsonb;   -- options.schema: extracted objects (extract lane)
+    extract_schema jsonb;   -- options.schema: extracted objects
 BEGIN
     IF target_table IS NULL OR target_column IS NULL OR prompt IS NULL OR model IS NULL THEN
         RAISE EXCEPTION 'bedrock_enrich needs a table, a target column, a prompt and a model'
@@ -461,7 +461,7 @@ BEGIN
                                AND t.typname IN ('vector', 'halfvec'));
         call_options := options;
     END IF;
-    -- extract lane: options.schema fills a jsonb column with extracted objects
+    -- options.schema fills a jsonb column with extracted objects
     IF pg_catalog.jsonb_typeof(options) OPERATOR(pg_catalog.=) 'object'
        AND options OPERATOR(pg_catalog.?) 'schema' THEN
         extract_schema := options OPERATOR(pg_catalog.->) 'schema';

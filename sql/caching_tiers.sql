@@ -21,6 +21,12 @@ SELECT ord, (r->'usage'->>'cache_read_input_tokens')::int AS cache_read,
   FROM bedrock_chat_batch('anthropic.claude-3-haiku-20240307-v1:0',
          ARRAY['echo: a', 'echo: b', 'echo: c'], :'sys', '{"cache": true, "concurrency": 1}') AS b(ord, r)
  ORDER BY ord;
+-- an extraction caches its tool (the schema) after the system prompt too
+SELECT bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0', 'governing law: Norway',
+         '{"type": "object", "properties": {"governing_law": {"type": "string"}}, "required": ["governing_law"]}',
+         :'sys', '{"method": "tool", "cache": true}') AS fields;
+\! node test/emulator/admin.js stat last.-1.cachePoint
+\! node test/emulator/admin.js stat last.-1.toolsCachePoint
 -- a TTL of one hour is another cache entry: written again
 SELECT (r->'usage'->>'cache_write_input_tokens')::int AS cache_write
   FROM bedrock_chat('anthropic.claude-3-haiku-20240307-v1:0', 'echo: x', :'sys', '{"cache": "1h"}') r;

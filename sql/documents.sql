@@ -42,6 +42,20 @@ SELECT ord, r->>'text' AS text
          ARRAY['echo: Who are the parties?', 'echo: What is the term?'], NULL,
          jsonb_build_object('documents', jsonb_build_array(bedrock_document('Lease', 'pdf', (SELECT pdf FROM contracts))))) AS b(ord, r)
  ORDER BY ord;
+-- typed fields out of the PDF: bedrock_extract with the document, both
+-- methods (the answer is the object itself, checked against the schema;
+-- in the emulator only gpt-oss has structured output)
+SELECT m.method, bedrock_extract(m.model,
+         'Extract the fields of the attached lease.',
+         '{"type": "object",
+           "properties": {"parties": {"type": "string"}, "governing_law": {"type": "string"}},
+           "required": ["parties", "governing_law"]}',
+         options => jsonb_build_object('method', m.method,
+                                       'documents', jsonb_build_array(bedrock_document(c.title, 'pdf', c.pdf)))) AS fields
+  FROM contracts c,
+       (VALUES ('tool', 'anthropic.claude-3-haiku-20240307-v1:0'),
+               ('output_format', 'openai.gpt-oss-20b-1:0')) AS m(method, model)
+ ORDER BY m.method;
 \! node test/emulator/admin.js stat requests.converse
 
 -- ---- refusals, before anything is sent ----

@@ -58,6 +58,6 @@ _PG_init(void)
 		usage_stats_request_shmem();
 		rate_limiter_request_shmem();
 		retry_quota_request_shmem();
-		extract_refusals_request_shmem();	/* extract lane */
+		extract_refusals_request_shmem();
 	}
 }

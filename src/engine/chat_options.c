@@ -31,7 +31,7 @@
 #define VALID_OPTIONS "max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, raw, additional_model_request_fields, server, " \
 	"request_metadata, guardrail_identifier, guardrail_version, guardrail_trace, documents, images, cache, service_tier, latency"
 #define VALID_RAW_REQUEST_OPTIONS "timeout_ms, max_attempts, on_error, server"
-/* extract lane */
+/* extractions (bedrock_extract and kin) */
 #define VALID_EXTRACT_OPTIONS "method, max_tokens, temperature, top_p, stop_sequences, timeout_ms, max_attempts, on_error, additional_model_request_fields, server"
 #define VALID_EMBED_OPTIONS "dimensions, normalize, input_type, truncate, output_dimension, timeout_ms, max_attempts, on_error, server"
 
@@ -39,7 +39,7 @@
 static const char *
 valid_options(int flags)
 {
-	if (flags & CHAT_OPTIONS_EXTRACT)	/* extract lane */
+	if (flags & CHAT_OPTIONS_EXTRACT)	/* extractions (bedrock_extract and kin) */
 		return (flags & CHAT_OPTIONS_BATCH) ?
 			VALID_EXTRACT_OPTIONS ", concurrency" : VALID_EXTRACT_OPTIONS;
 	if (flags & CHAT_OPTIONS_EMBED)
@@ -215,7 +215,7 @@ on_error_option(const char *funcname, const JsonbValue *v, bool embed)
 	return ON_ERROR_RAISE;		/* keep compiler quiet */
 }
 
-/* ---- converse lane: request metadata, guardrails, documents, caching, tiers ---- */
+/* ---- Converse features: request metadata, guardrails, documents, caching, tiers ---- */
 
 /* A string option that must be one of the NULL-terminated values. */
 static char *
@@ -238,7 +238,7 @@ choice_option(const char *funcname, const char *key, const JsonbValue *v,
 
 /*
  * converse_feature_option
- *		Parse one of the converse lane's options (CONVERSE_FEATURE_KEYS)
+ *		Parse one of the Converse feature options (CONVERSE_FEATURE_KEYS)
  *		into opts; returns false for any other key.
  */
 static bool
@@ -381,7 +381,7 @@ converse_features_finish(const char *funcname, bool raw_request, ChatOptions *op
 		opts->latency = pstrdup(bedrock_latency);
 }
 
-/* ---- end of converse lane ---- */
+/* ---- end of the Converse features ---- */
 
 /* Option "method" of an extraction: EXTRACT_METHOD_* */
 static int
@@ -526,9 +526,9 @@ chat_options_parse(Jsonb *options, const char *funcname, int flags,
 			opts->server = pnstrdup(val.val.string.val, val.val.string.len);
 		}
 		else if ((flags & CHAT_OPTIONS_EXTRACT) && strcmp(key, "method") == 0)
-			opts->extract_method = extract_method_option(funcname, &val);	/* extract lane */
+			opts->extract_method = extract_method_option(funcname, &val);	/* extractions (bedrock_extract and kin) */
 		else if (converse_feature_option(funcname, key, &val, opts))
-			;					/* converse lane (converse_features.c) */
+			;					/* a Converse feature (converse_features.c) */
 		else if (batch && strcmp(key, "concurrency") == 0)
 			opts->concurrency = (int)
 				integer_option(funcname, key, &val, 1, bedrock_max_concurrency,

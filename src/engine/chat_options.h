@@ -39,15 +39,14 @@ typedef struct ChatOptions
 	int			concurrency;	/* batches: requests in flight */
 	char	   *server;			/* foreign server to go through; NULL:
 								 * bedrock.server */
-	/* extract lane (bedrock_extract and kin, CHAT_OPTIONS_EXTRACT) */
+	/* extractions (bedrock_extract and kin, CHAT_OPTIONS_EXTRACT) */
 	int			extract_method; /* EXTRACT_METHOD_*: option "method" */
 	const char *request_members;	/* JSON members (",\"k\":v...") that
 									 * converse_build_body appends; NULL:
 									 * none */
-	/* end of extract lane */
 
 	/*
-	 * converse lane: request metadata, guardrails, documents and images,
+	 * Converse features: request metadata, guardrails, documents and images,
 	 * prompt caching, service tiers (src/engine/converse_features.c)
 	 */
 	JsonbContainer *request_metadata;	/* the caller's keys, checked; or NULL */
@@ -61,10 +60,9 @@ typedef struct ChatOptions
 	char	   *cache_ttl;		/* NULL: no cache point; "": Bedrock's TTL */
 	char	   *service_tier;	/* NULL: not sent */
 	char	   *latency;		/* NULL: not sent */
-	/* end of converse lane */
 } ChatOptions;
 
-/* extract lane: the values of option "method" */
+/* the values of an extraction's option "method" */
 #define EXTRACT_METHOD_AUTO			0
 #define EXTRACT_METHOD_OUTPUT_FORMAT 1
 #define EXTRACT_METHOD_TOOL			2
@@ -77,13 +75,13 @@ typedef struct ChatOptions
 #define CHAT_OPTIONS_EMBED		0x08	/* an embedding: real[] results, and the
 										 * keys of EMBED_OPTION_KEYS are the
 										 * caller's (embed_options_parse) */
-#define CHAT_OPTIONS_EXTRACT	0x10	/* extract lane: an extraction ("method";
+#define CHAT_OPTIONS_EXTRACT	0x10	/* an extraction ("method";
 										 * no "raw") */
-#define CHAT_OPTIONS_GUARDRAIL	0x20	/* converse lane: bedrock_apply_guardrail
+#define CHAT_OPTIONS_GUARDRAIL	0x20	/* bedrock_apply_guardrail
 										 * (the call's options only) */
 #define EMBED_OPTION_KEYS "dimensions", "normalize", "input_type", "truncate", "output_dimension"
 
-/* converse lane: the options it adds (chat_options.c) */
+/* the Converse feature options (chat_options.c) */
 #define CONVERSE_FEATURE_KEYS "request_metadata", "guardrail_identifier", \
 	"guardrail_version", "guardrail_trace", "documents", "images", "cache", \
 	"service_tier", "latency"

@@ -110,7 +110,7 @@ converse_build_body(const char *prompt, const char *system,
 		appendStringInfoString(&buf, ",\"additionalModelRequestFields\":");
 		json_append_jsonb(&buf, opts->additional_model_request_fields);
 	}
-	if (opts->request_members != NULL)	/* extract lane: toolConfig, outputConfig */
+	if (opts->request_members != NULL)	/* an extraction's toolConfig or outputConfig */
 		appendStringInfoString(&buf, opts->request_members);
 	appendStringInfoChar(&buf, '}');
 	return body_in_utf8(&buf, len);

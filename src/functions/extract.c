@@ -50,6 +50,7 @@
 #include "bedrock_target.h"
 #include "chat.h"
 #include "chat_batch.h"
+#include "converse_features.h"
 #include "extract_refusals.h"
 #include "json_schema.h"
 
@@ -209,7 +210,14 @@ extract_item_prepare(ExtractJob *job, ExtractItem *x, BedrockCall *call,
 							   EXTRACT_TOOL_NAME "\",\"description\":\"Record the information extracted from the message.\","
 							   "\"inputSchema\":{\"json\":");
 		appendStringInfoString(&members, job->schema_text);
-		appendStringInfoString(&members, "}}}],\"toolChoice\":{\"tool\":{\"name\":\""
+		appendStringInfoString(&members, "}}}");
+		/* option "cache": the tool (the schema) is cached too */
+		if (opts.cache_ttl != NULL)
+		{
+			appendStringInfoChar(&members, ',');
+			converse_append_cache_point(&members, opts.cache_ttl);
+		}
+		appendStringInfoString(&members, "],\"toolChoice\":{\"tool\":{\"name\":\""
 							   EXTRACT_TOOL_NAME "\"}}}");
 	}
 	opts.request_members = members.data;

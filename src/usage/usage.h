@@ -58,7 +58,7 @@ typedef struct UsageRecord
 	char		server_name[NAMEDATALEN];	/* "" when no foreign server */
 	char		service_tier[USAGE_TIER_MAXLEN];	/* the tier that served the
 													 * call; "" when unknown
-													 * (converse lane) */
+													 * */
 } UsageRecord;
 
 /* in usage_queue.c: the shared-memory queue of records */

@@ -148,7 +148,7 @@ insert_record(SPIPlanPtr plan, const UsageRecord *r)
 	/* the foreign server (src/fdw) */
 	isnull[24] = r->server_name[0] == '\0';
 	v[24] = isnull[24] ? (Datum) 0 : DirectFunctionCall1(namein, CStringGetDatum(r->server_name));
-	/* the service tier that served the call (converse lane) */
+	/* the service tier that served the call */
 	v[25] = text_or_null(r->service_tier, &isnull[25]);
 	for (i = 0; i < NPARAMS; i++)
 		nulls[i] = isnull[i] ? 'n' : ' ';

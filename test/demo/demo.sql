@@ -169,6 +169,29 @@ SELECT id, title, fields->>'currency' AS currency
 \set ECHO none
 
 \echo
+\echo '==== 6c. A contract that exists only as a PDF in a bytea column: the document goes'
+\echo '====     to the model with the request, the typed fields come back'
+\echo
+\set ECHO queries
+CREATE TABLE contract_files (id int PRIMARY KEY, title text, pdf bytea, fields jsonb);
+INSERT INTO contract_files (id, title, pdf)
+VALUES (12, 'Supply agreement 2024-12', pg_read_binary_file(:'pdf_path'));
+UPDATE contract_files
+   SET fields = bedrock_extract('anthropic.claude-3-haiku-20240307-v1:0',
+         'Extract the fields of the attached contract.',
+         '{"type": "object",
+           "properties": {"parties": {"type": "string"},
+                          "governing_law": {"type": "string"},
+                          "amount": {"type": "number"},
+                          "currency": {"type": "string", "enum": ["EUR", "GBP", "USD", "NOK", "CAD"]},
+                          "term_months": {"type": "integer"}},
+           "required": ["parties", "governing_law", "amount", "currency", "term_months"]}',
+         options => jsonb_build_object('documents',
+                      jsonb_build_array(bedrock_document('contract-12', 'pdf', pdf))));
+SELECT id, title, length(pdf) AS pdf_bytes, jsonb_pretty(fields) AS fields FROM contract_files;
+\set ECHO none
+
+\echo
 \echo '==== 7. Errors: a bad model id, as data ("on_error": "json") and as an ERROR'
 \echo
 \set ECHO queries

@@ -488,7 +488,7 @@ static const struct
 	{"sts_xml", fuzz_sts_xml},
 	{"credentials_json", fuzz_credentials_json},
 	{"rate_limits", fuzz_rate_limits},
-	{"json_schema", fuzz_json_schema},	/* extract lane */
+	{"json_schema", fuzz_json_schema},
 };
 
 static FuzzTarget current_target;

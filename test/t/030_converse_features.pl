@@ -1,4 +1,4 @@
-# The usage rows of the converse lane's features: guardrail_action
+# The usage rows of the Converse features: guardrail_action
 # (INTERVENED, NONE, NULL), the service tier that served, the cache token
 # columns, bedrock_apply_guardrail's rows (operation guardrail), and that
 # none of them stores the request metadata or a document.

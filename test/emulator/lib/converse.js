@@ -238,7 +238,11 @@ function handleConverse(ctx) {
   // structured output and forced tool use (structured.js)
   const sp = structured.parseRequest(req, model, lastText);
   if (sp.error) return sp.error;
-  const g = sp.mode ? structured.respond(sp, lastText, systemText, maxTokens) : generate(model, lastText, maxTokens, ic.stopSequences || []);
+  // a structured answer reads the documents of the message too (the text of a simple PDF)
+  const docText = sp.mode ? features.mediaOf(last.content).docs.map((d) => d.text).filter(Boolean).join('\n') : '';
+  const g = sp.mode
+    ? structured.respond(sp, docText ? `${lastText}\n${docText}` : lastText, systemText, maxTokens)
+    : generate(model, lastText, maxTokens, ic.stopSequences || []);
 
   const content = g.content || [];
   if (g.reasoning != null) content.push({ reasoningContent: { reasoningText: { text: g.reasoning } } });
@@ -250,7 +254,7 @@ function handleConverse(ctx) {
     usage: { inputTokens, outputTokens: g.outputTokens, totalTokens: inputTokens + g.outputTokens },
     metrics: { latencyMs: ctx.elapsed() },
   };
-  features.shapeConverse(req, out, ctx);
+  features.shapeConverse(req, out, ctx, { structured: Boolean(sp.mode) });
   const paths = req.additionalModelResponseFieldPaths;
   if (Array.isArray(paths) && paths.includes('/stop_sequence') && model.family === 'anthropic') {
     out.additionalModelResponseFields = { stop_sequence: g.stopSequence };

@@ -262,9 +262,10 @@ function guardrailTrace(req, word) {
 /**
  * Shape a Converse answer (converse.js's out) for these features: documents named in the text,
  * guardrail intervention, cache token usage, serviceTier and performanceConfig echoed.
- * ctx: {model, promptCache (Map), now}. Returns the extra input tokens the media cost.
+ * ctx: {model, promptCache (Map), now}. opts.structured: the answer is structured output or a
+ * tool call, which must stay what the schema says (the documents are counted, not named).
  */
-function shapeConverse(req, out, ctx) {
+function shapeConverse(req, out, ctx, opts = {}) {
   const word = guardrailBlocks(req);
   if (word) {
     out.output.message.content = [{ text: BLOCKED_MESSAGE }];
@@ -276,12 +277,14 @@ function shapeConverse(req, out, ctx) {
     const media = mediaOf(last.content);
     const pre = mediaPreamble(media);
     if (pre) {
+      out.usage.inputTokens += media.docs.reduce((n, d) => n + Math.ceil(Math.max(d.text.length, d.bytes / 8) / 4), 0) + media.images * 1600;
+    }
+    if (pre && !opts.structured) {
       const blocks = out.output.message.content;
       const t = blocks.find((b) => typeof b.text === 'string');
       if (t) t.text = pre + t.text;
       else blocks.push({ text: pre.trim() });
       out.usage.outputTokens += Math.ceil(pre.length / 4);
-      out.usage.inputTokens += media.docs.reduce((n, d) => n + Math.ceil(Math.max(d.text.length, d.bytes / 8) / 4), 0) + media.images * 1600;
     }
   }
   const cu = cacheUsage(req, ctx.model.id, ctx.promptCache, ctx.now);
@@ -304,6 +307,9 @@ function summaryOf(req) {
   if (isObj(req.performanceConfig)) out.latency = req.performanceConfig.latency;
   const cp = (req.system || []).find((b) => isObj(b) && isObj(b.cachePoint));
   if (cp) out.cachePoint = cp.cachePoint.ttl || 'default';
+  const tools = isObj(req.toolConfig) && Array.isArray(req.toolConfig.tools) ? req.toolConfig.tools : [];
+  const tcp = tools.find((b) => isObj(b) && isObj(b.cachePoint));
+  if (tcp) out.toolsCachePoint = tcp.cachePoint.ttl || 'default';
   return out;
 }
 
@@ -396,6 +402,7 @@ module.exports = {
   classifyGuardrail,
   handleApplyGuardrail,
   pdfText,
+  mediaOf,
   BLOCKED_WORD,
   BLOCKED_MESSAGE,
   CACHE_MIN_TOKENS,

@@ -17,7 +17,7 @@ const { FaultQueue, TYPES: FAULT_TYPES, badContentBody, hugeHeaders } = require(
 const { CredentialServices, imdsPage, containerError } = require('./credservices');
 const sts = require('./sts');
 const { Catalog, seedJobs } = require('./catalog');
-// ---- batch inference: S3 and the model invocation job API (batch lane) ----
+// ---- batch inference: S3 and the model invocation job API ----
 const { S3Store, handleS3, isS3Request, s3Error } = require('./s3');
 const { BatchJobService, classifyBatch } = require('./batch_jobs');
 // ---- end batch inference ----
@@ -127,9 +127,9 @@ function classify(method, path) {
   if ((segs[1] === 'guardrails' || segs[1] === 'model-invocation-jobs') && segs.length === 2 && method === 'GET') {
     return { name: 'control', op: `list-${segs[1]}` };
   }
-  const batch = classifyBatch(method, path); // model invocation jobs (batch lane)
+  const batch = classifyBatch(method, path); // model invocation jobs
   if (batch) return batch;
-  const guardrail = classifyGuardrail(method, path); // ApplyGuardrail (converse lane)
+  const guardrail = classifyGuardrail(method, path); // ApplyGuardrail
   if (guardrail) return guardrail;
   return { name: 'unknown' };
 }
@@ -197,7 +197,7 @@ class Emulator {
     this.services = new CredentialServices({ store: this.store, now: () => this.now(), region: this.region });
     this.faults = new FaultQueue();
     this.catalog = new Catalog();
-    // batch inference (batch lane): S3 objects and model invocation jobs; batchJobs is the jobs' Map
+    // batch inference: S3 objects and model invocation jobs; batchJobs is the jobs' Map
     this.s3 = new S3Store();
     this.batch = new BatchJobService({ s3: this.s3, region: this.region, now: () => this.now() });
     this.batchJobs = this.batch.jobs;
@@ -398,7 +398,7 @@ class Emulator {
       return;
     }
 
-    // S3 (batch lane): recognised by its SigV4 scope, served by lib/s3.js
+    // S3: recognised by its SigV4 scope, served by lib/s3.js
     if (isS3Request(req.headers)) {
       await this.serveS3(req, res, requestId, t0);
       return;
@@ -553,9 +553,9 @@ class Emulator {
       requestId,
       now: this.now(),
       elapsed: () => Math.max(1, Date.now() - t0),
-      promptCache: this.promptCache || (this.promptCache = new Map()), // cachePoint prefixes (converse lane)
+      promptCache: this.promptCache || (this.promptCache = new Map()), // cachePoint prefixes
     };
-    // InvokeModel's guardrail travels in headers (converse lane): shown in the request log
+    // InvokeModel's guardrail travels in headers: shown in the request log
     if (req.headers['x-amzn-bedrock-guardrailidentifier']) summary.guardrail = `${req.headers['x-amzn-bedrock-guardrailidentifier']}:${req.headers['x-amzn-bedrock-guardrailversion']}`;
     let response;
     if (route.name === 'unknown') {
@@ -583,7 +583,7 @@ class Emulator {
       st.tokens.input += response.meta.inputTokens || 0;
       st.tokens.output += response.meta.outputTokens || 0;
       if (response.meta.structured) st.structured[response.meta.structured] += 1;
-      if (response.meta.features) Object.assign(summary, response.meta.features); // converse lane
+      if (response.meta.features) Object.assign(summary, response.meta.features);
     }
 
     this.deliver(req, res, response, fault, { finish, requestId, dateShiftMs });
@@ -818,7 +818,7 @@ class Emulator {
   }
 
   /**
-   * An S3 request (batch lane): its own body cap (objects are bigger than API bodies), S3's SigV4
+   * An S3 request: its own body cap (objects are bigger than API bodies), S3's SigV4
    * rules and XML errors; counted as route "s3" in the stats; "s3" faults apply (throttle gives
    * 503 SlowDown, error gives the fault's code in S3's XML, reset drops the connection).
    */
@@ -994,7 +994,7 @@ class Emulator {
             return json(200, { ...this.catalog.publicConfig(), jobIds: ids });
           }
           break;
-        // batch lane: knobs of the batch job scheduler, its jobs, and the S3 store
+        // knobs of the batch job scheduler, its jobs, and the S3 store
         case '/_emulator/batch':
           if (m === 'GET') return json(200, this.batch.summary());
           if (m === 'POST') {

@@ -11,7 +11,7 @@ const TYPES = ['latency', 'throttle', 'error', 'reset', 'truncate', 'malformed',
 const BAD_CONTENT_KINDS = ['nul_escape', 'invalid_utf8', 'unmappable', 'deep_nesting'];
 const ROUTES = ['converse', 'converse_stream', 'invoke', 'invoke_stream', 'count_tokens', 'control', 'unknown', 'imds', 'container', 'sts', 's3', 'batch', 'apply_guardrail'];
 // credential-service routes: a fault reaches them only when its "route" names them (route null = any Bedrock route)
-const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts', 's3']); // s3 (batch lane): only faults that name it
+const CREDENTIAL_ROUTES = new Set(['imds', 'container', 'sts', 's3']); // s3: only faults that name it
 
 function isInt(v) {
   return typeof v === 'number' && Number.isInteger(v);

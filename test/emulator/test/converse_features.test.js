@@ -1,5 +1,5 @@
 'use strict';
-// Converse features (converse lane): requestMetadata, guardrails, documents and images, cache
+// Converse features: requestMetadata, guardrails, documents and images, cache
 // points, service tiers; ApplyGuardrail. Raw signed requests here; the official SDK's commands
 // in converse_features_sdk.test.js.
 const test = require('node:test');

@@ -1,5 +1,5 @@
 'use strict';
-// SDK conformance of the converse lane's surface: ConverseCommand with guardrailConfig,
+// SDK conformance of the Converse features: ConverseCommand with guardrailConfig,
 // requestMetadata, serviceTier, a cache point and a document; ApplyGuardrailCommand.
 const test = require('node:test');
 const assert = require('node:assert/strict');

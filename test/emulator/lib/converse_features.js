@@ -183,7 +183,7 @@ function pdfText(buf) {
   const re = /\(((?:\\.|[^\\)])*)\)\s*Tj/g;
   let m;
   while ((m = re.exec(s)) !== null) parts.push(m[1].replace(/\\([()\\])/g, '$1'));
-  return parts.join(' ');
+  return parts.join('\n'); // one line of text a Tj
 }
 
 /** What the documents and images of a message say, for the answer and the token count. */

@@ -220,17 +220,11 @@ content_block(const char *what, bool is_image, JsonbContainer *elem,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s lacks member \"%s\"", what,
 						(!is_image && name == NULL) ? "name" : format == NULL ? "format" : "bytes")));
-	if (!in_list(format, is_image ? image_formats : document_formats))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid format of %s: \"%.32s\"", what, format),
-				 is_image ? errhint("Bedrock takes images in formats png, jpeg, gif and webp.") :
-				 errhint("Bedrock takes documents in formats pdf, csv, doc, docx, xls, xlsx, html, txt and md.")));
+	/* the format, the name and the content: content_check, once decoded */
 	if (name != NULL)
 	{
 		ListCell   *lc;
 
-		check_document_name(what, name);
 		foreach(lc, *names)
 			if (strcmp((const char *) lfirst(lc), name) == 0)
 				ereport(ERROR,
@@ -249,7 +243,7 @@ content_block(const char *what, bool is_image, JsonbContainer *elem,
 				 errmsg("member \"bytes\" of %s is not valid base64", what),
 				 errhint("Pass the file through %s, or encode(content, 'base64') without line breaks.",
 						 is_image ? "bedrock_image(format, content)" : "bedrock_document(name, format, content)")));
-	check_content(what, is_image, format, (unsigned char *) decoded, (size_t) dlen);
+	content_check(what, is_image, name, format, (unsigned char *) decoded, (size_t) dlen);
 	pfree(decoded);
 
 	initStringInfo(&buf);

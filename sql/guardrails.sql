@@ -93,8 +93,13 @@ SELECT r->>'stop_reason' AS stop_reason
   FROM bedrock_converse('openai.gpt-oss-20b-1:0', '{"messages": [{"role": "user", "content": [{"text": "BLOCKME"}]}],
                          "guardrailConfig": {"guardrailIdentifier": "gr4hij5klm6n", "guardrailVersion": "2", "trace": "enabled"}}') r;
 \! node test/emulator/admin.js stat last.-1.guardrail
+-- an extraction goes through it too
+SELECT bedrock_extract('openai.gpt-oss-20b-1:0', 'governing law: Norway',
+         '{"type": "object", "properties": {"governing_law": {"type": "string"}}, "required": ["governing_law"]}') AS fields;
+\! node test/emulator/admin.js stat last.-1.guardrail
 -- nobody replaces or removes it
 \! node test/emulator/admin.js reset
+SELECT regress_try($$SELECT bedrock_extract('m', 'p', '{"type": "object"}', NULL, '{"guardrail_identifier": "gr1abc2def3g", "guardrail_version": "1"}')::text$$);
 SELECT regress_try($$SELECT bedrock_chat('m', 'p', NULL, '{"guardrail_identifier": "gr1abc2def3g", "guardrail_version": "1"}')::text$$);
 SELECT regress_try($$SELECT bedrock_chat('m', 'p', NULL, '{"guardrail_identifier": "gr4hij5klm6n", "guardrail_version": "DRAFT"}')::text$$);
 SELECT regress_try($$SELECT bedrock_converse('m', '{"messages": [], "guardrailConfig": {"guardrailIdentifier": "gr1abc2def3g", "guardrailVersion": "1"}}')::text$$);

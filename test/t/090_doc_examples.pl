@@ -7,8 +7,8 @@
 #                 when the next block is the ```text of that error, its
 #                 ERROR and HINT lines must be the ones the server prints
 #                 (numbers aside: request ids, milliseconds)
-#   ```sql-norun  not run (needs a real AWS account, or another lane's
-#                 object not merged yet); counted as skipped
+#   ```sql-norun  not run (needs a real AWS account, or objects the page
+#                 only sketches, like pgvector's); counted as skipped
 # and every other info string (sh, conf, json, text, ...) is not SQL.
 #
 # One cluster runs them all, configured with the emulator settings that

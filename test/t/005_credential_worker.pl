@@ -68,7 +68,13 @@ cmp_ok($node->safe_psql('postgres', 'SELECT refresh_count FROM bedrock.credentia
 	'>', $refreshes_before, 'the worker refreshed the short-lived credentials');
 
 # 3. IMDS down: calls go on with the cached credentials until they expire,
-# then fail with a clear error; IMDS back: calls work again
+# then fail with a clear error; IMDS back: calls work again.  IMDS goes
+# down just after a refresh, so that the cached credentials have well over
+# the 10 s of life a backend needs to take them (on a loaded machine the
+# refresh due at half-life may come late)
+$node->poll_query_until('postgres',
+	"SELECT expiration > now() + interval '20 seconds' FROM bedrock.credentials")
+  or die 'the worker did not refresh the short-lived credentials';
 $emu->admin('services', '{"imds":{"enabled":false}}');
 my $expires = $node->safe_psql('postgres',
 	'SELECT extract(epoch FROM expiration - now()) FROM bedrock.credentials');

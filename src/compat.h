@@ -112,6 +112,15 @@
 							NIL, NULL, NULL, (fdw_private))
 #endif
 
+/*
+ * A function that never returns: PG18 replaced pg_attribute_noreturn(),
+ * written after the declarator, with pg_noreturn, written before it.
+ * GCC and Clang take the attribute before the declaration too.
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
 /* c.h defined Abs() up to PG16; PG17 removed it. */
 #ifndef Abs
 #define Abs(x) ((x) >= 0 ? (x) : -(x))

@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
+#include "compat.h"
 #include "json_schema.h"
 
 /* the types of the subset, as bits */
@@ -132,7 +133,7 @@ is_array(const JsonbValue *v)
 	return v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data);
 }
 
-static void pg_attribute_noreturn()
+pg_noreturn static void
 schema_error(SchemaWalk *w, StringInfo path, const char *what)
 {
 	ereport(ERROR,

@@ -121,6 +121,16 @@
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/*
+ * base64: PG18 made the binary side of pg_b64_encode() and pg_b64_decode()
+ * uint8 (char before); through void * both take either.
+ */
+#include "common/base64.h"
+#define BedrockB64Encode(src, len, dst, dstlen) \
+	pg_b64_encode((const void *) (src), (len), (dst), (dstlen))
+#define BedrockB64Decode(src, len, dst, dstlen) \
+	pg_b64_decode((src), (len), (void *) (dst), (dstlen))
+
 /* c.h defined Abs() up to PG16; PG17 removed it. */
 #ifndef Abs
 #define Abs(x) ((x) >= 0 ? (x) : -(x))

@@ -236,7 +236,7 @@ content_block(const char *what, bool is_image, JsonbContainer *elem,
 
 	/* base64, decoded to check it and what it holds */
 	decoded = palloc(pg_b64_dec_len(strlen(b64)) + 1);
-	dlen = pg_b64_decode(b64, strlen(b64), decoded, pg_b64_dec_len(strlen(b64)));
+	dlen = BedrockB64Decode(b64, strlen(b64), decoded, pg_b64_dec_len(strlen(b64)));
 	if (dlen < 0 || strlen(b64) % 4 != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

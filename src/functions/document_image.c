@@ -39,7 +39,7 @@ content_element(const char *name, const char *format, bytea *content, bool is_im
 	StringInfoData buf;
 
 	content_check(what, is_image, name, format, (unsigned char *) data, (size_t) len);
-	n = pg_b64_encode(data, len, b64, elen);
+	n = BedrockB64Encode(data, len, b64, elen);
 	if (n < 0)
 		elog(ERROR, "could not encode base64");
 	b64[n] = '\0';
